@@ -251,3 +251,37 @@ def prepare_slice(
     mapping = GridMapping.centred(intensities.shape, spacing_mm, centre_rc, config)
     pixels = mapping.to_model(intensities, antialias=config.antialias)
     return PreparedSlice(pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32), mapping=mapping)
+
+
+@dataclass(frozen=True)
+class PlanePreprocessing:
+    """Preprocessing per imaging plane: one model input size, a spacing suited to each plane
+    (a sagittal slice needs the whole lumbar spine in view, an axial one fine detail of the canal)."""
+
+    sagittal: PreprocessingConfig
+    axial: PreprocessingConfig
+
+    def __post_init__(self) -> None:
+        if self.sagittal.input_size != self.axial.input_size:
+            raise ValueError(
+                f"sagittal and axial input sizes differ ({self.sagittal.input_size} vs {self.axial.input_size}): "
+                "the model graph has one input size"
+            )
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.sagittal.input_size
+
+    def for_plane(self, plane: str) -> PreprocessingConfig:
+        """The config for 'sagittal' or 'axial' (other planes use the axial one)."""
+        return self.sagittal if plane == "sagittal" else self.axial
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sagittal": self.sagittal.to_dict(), "axial": self.axial.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanePreprocessing:
+        missing = [key for key in ("sagittal", "axial") if key not in data]
+        if missing:
+            raise ValueError(f"preprocessing lacks the plane(s): {', '.join(missing)}")
+        return cls(PreprocessingConfig.from_dict(data["sagittal"]), PreprocessingConfig.from_dict(data["axial"]))
