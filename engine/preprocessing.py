@@ -56,7 +56,9 @@ class PreprocessingConfig:
             raise ValueError(f"target_spacing_mm must be > 0, got {self.target_spacing_mm}")
         low, high = self.clip_percentiles
         if not 0.0 <= low < high <= 100.0:
-            raise ValueError(f"clip_percentiles must satisfy 0 <= low < high <= 100, got {self.clip_percentiles}")
+            raise ValueError(
+                f"clip_percentiles must satisfy 0 <= low < high <= 100, got {self.clip_percentiles}"
+            )
         if self.denoise_strength < 0:
             raise ValueError(f"denoise_strength must be >= 0, got {self.denoise_strength}")
         h_min, h_max = self.denoise_h_range
@@ -94,7 +96,9 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
         raise ValueError(f"noise estimation needs a 2D image of at least 3x3, got shape {pixels.shape}")
     response = cv2.filter2D(pixels, cv2.CV_32F, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
     rows, cols = pixels.shape
-    return float(math.sqrt(math.pi / 2.0) * np.abs(response, dtype=np.float64).sum() / (6.0 * (rows - 2) * (cols - 2)))
+    return float(
+        math.sqrt(math.pi / 2.0) * np.abs(response, dtype=np.float64).sum() / (6.0 * (rows - 2) * (cols - 2))
+    )
 
 
 def normalise_intensity(image: np.ndarray, clip_percentiles: tuple[float, float]) -> np.ndarray:
@@ -119,7 +123,11 @@ def denoise_non_local_means(image01: np.ndarray, config: PreprocessingConfig) ->
     h_min, h_max = config.denoise_h_range
     h = float(np.clip(config.denoise_strength * estimate_noise_sigma(grey), h_min, h_max))
     denoised = cv2.fastNlMeansDenoising(
-        grey, None, h=h, templateWindowSize=config.denoise_template_window, searchWindowSize=config.denoise_search_window
+        grey,
+        None,
+        h=h,
+        templateWindowSize=config.denoise_template_window,
+        searchWindowSize=config.denoise_search_window,
     )
     return denoised.astype(np.float32) / 255.0
 
@@ -170,7 +178,9 @@ class GridMapping:
             raise ValueError(f"pixel spacing must be positive, got {spacing_mm}")
         rows, cols = original_shape
         centre_row, centre_col = ((rows - 1) / 2.0, (cols - 1) / 2.0) if centre_rc is None else centre_rc
-        scale = np.diag([col_spacing / config.target_spacing_mm * zoom, row_spacing / config.target_spacing_mm * zoom])
+        scale = np.diag(
+            [col_spacing / config.target_spacing_mm * zoom, row_spacing / config.target_spacing_mm * zoom]
+        )
         angle = math.radians(rotation_deg)
         # Image rows point down, so a counter-clockwise turn on screen is a negative angle in (x, y).
         rotation = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
@@ -197,14 +207,19 @@ class GridMapping:
         """
         source = np.asarray(image)
         if source.shape[:2] != self.original_shape:
-            raise ValueError(f"array shape {source.shape[:2]} differs from the mapping's {self.original_shape}")
+            raise ValueError(
+                f"array shape {source.shape[:2]} differs from the mapping's {self.original_shape}"
+            )
         if not nearest and antialias:
             row_factor, col_factor = self.downsampling_factors
             if row_factor > 1.0 or col_factor > 1.0:
                 sigma_row = max(row_factor - 1.0, 0.0) / 2.0
                 sigma_col = max(col_factor - 1.0, 0.0) / 2.0
                 source = cv2.GaussianBlur(
-                    source.astype(np.float32), (0, 0), sigmaX=max(sigma_col, 1e-3), sigmaY=max(sigma_row, 1e-3)
+                    source.astype(np.float32),
+                    (0, 0),
+                    sigmaX=max(sigma_col, 1e-3),
+                    sigmaY=max(sigma_row, 1e-3),
                 )
         rows, cols = self.model_shape
         return cv2.warpAffine(
@@ -284,4 +299,6 @@ class PlanePreprocessing:
         missing = [key for key in ("sagittal", "axial") if key not in data]
         if missing:
             raise ValueError(f"preprocessing lacks the plane(s): {', '.join(missing)}")
-        return cls(PreprocessingConfig.from_dict(data["sagittal"]), PreprocessingConfig.from_dict(data["axial"]))
+        return cls(
+            PreprocessingConfig.from_dict(data["sagittal"]), PreprocessingConfig.from_dict(data["axial"])
+        )

@@ -129,7 +129,11 @@ def find_model_packs(search_dirs: list[Path] | None = None) -> list[ModelPackInf
         for root in sorted(p for p in base.iterdir() if (p / MANIFEST).is_file()):
             try:
                 manifest = _read_json(root / MANIFEST, "manifest")
-                found.append(ModelPackInfo(str(manifest["name"]), str(manifest["version"]), root, base.resolve() == bundled))
+                found.append(
+                    ModelPackInfo(
+                        str(manifest["name"]), str(manifest["version"]), root, base.resolve() == bundled
+                    )
+                )
             except (ModelPackError, KeyError) as exc:
                 logger.warning("skipping model pack folder %s: %s", root, exc)
     return found
@@ -152,10 +156,16 @@ def verify_model_pack(root: Path) -> dict[str, Any]:
             raise ModelPackError(f"{root.name}: file {name} is missing")
         size = path.stat().st_size
         if "bytes" in entry and size != int(entry["bytes"]):
-            raise ModelPackError(f"{root.name}: file {name} has {size} bytes, the manifest says {entry['bytes']} (truncated or replaced)")
+            raise ModelPackError(
+                f"{root.name}: file {name} has {size} bytes, the manifest says {entry['bytes']} (truncated or replaced)"
+            )
         if _sha256(path) != entry.get("sha256"):
-            raise ModelPackError(f"{root.name}: file {name} does not match its sha256 in manifest.json (modified or corrupted)")
-    unlisted = sorted(p.name for p in root.iterdir() if p.is_file() and p.name != MANIFEST and p.name not in files)
+            raise ModelPackError(
+                f"{root.name}: file {name} does not match its sha256 in manifest.json (modified or corrupted)"
+            )
+    unlisted = sorted(
+        p.name for p in root.iterdir() if p.is_file() and p.name != MANIFEST and p.name not in files
+    )
     if unlisted:
         raise ModelPackError(f"{root.name}: file(s) not in manifest.json: {', '.join(unlisted)}")
     return manifest
@@ -181,7 +191,9 @@ def load_model_pack(root: Path) -> ModelPack:
 def _parse_pack(root: Path, manifest: dict[str, Any], config: dict[str, Any]) -> ModelPack:
     version = _field(config, "format_version", root)
     if version != SUPPORTED_FORMAT_VERSION:
-        raise ModelPackError(f"{root.name}: config.json format_version {version} is not supported (engine {__version__} reads {SUPPORTED_FORMAT_VERSION})")
+        raise ModelPackError(
+            f"{root.name}: config.json format_version {version} is not supported (engine {__version__} reads {SUPPORTED_FORMAT_VERSION})"
+        )
     graphs_data = _field(config, "graphs", root)
     graphs = {}
     for key in REQUIRED_GRAPHS:
@@ -210,7 +222,10 @@ def _parse_pack(root: Path, manifest: dict[str, Any], config: dict[str, Any]) ->
         pad_token=str(text.get("pad_token", "[PAD]")),
         structures=tuple(_field(config, "structures", root)),
         grades=tuple(_field(config, "grades", root)),
-        prompts=tuple(PackPrompt(p["text"], p["structure"], p["orientation"], p.get("level")) for p in _field(config, "prompts", root)),
+        prompts=tuple(
+            PackPrompt(p["text"], p["structure"], p["orientation"], p.get("level"))
+            for p in _field(config, "prompts", root)
+        ),
         graphs=graphs,
         metrics=dict(config.get("metrics", {})),
     )

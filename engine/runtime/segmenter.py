@@ -114,7 +114,10 @@ class PromptSegmenter:
         states, attention, content = self._encode_prompts(list(prompts))
         count = len(prompts)
         encoder = self.pack.graphs["image_encoder"]
-        feeds = {name: np.repeat(value, count, axis=0) for name, value in zip(encoder.outputs, image_outputs, strict=True)}
+        feeds = {
+            name: np.repeat(value, count, axis=0)
+            for name, value in zip(encoder.outputs, image_outputs, strict=True)
+        }
         feeds.update({"text_tokens": states, "attention_mask": attention, "content_mask": content})
         mask_logits, grade_logits, explanation = self._session("prompt_decoder").run(None, feeds)
         probabilities = _softmax(grade_logits.astype(np.float64))
@@ -122,13 +125,16 @@ class PromptSegmenter:
         results = []
         for index, prompt in enumerate(prompts):
             mask = prepared.mapping.to_original(_sigmoid(mask_logits[index, 0]))
-            attention_map = cv2.resize(explanation[index].astype(np.float32), (cols, rows), interpolation=cv2.INTER_LINEAR)
+            attention_map = cv2.resize(
+                explanation[index].astype(np.float32), (cols, rows), interpolation=cv2.INTER_LINEAR
+            )
             results.append(
                 PromptResult(
                     prompt=prompt,
                     mask_probability=np.clip(mask, 0.0, 1.0),
                     grade_probabilities=tuple(
-                        (grade, float(p)) for grade, p in zip(self.pack.grades, probabilities[index], strict=True)
+                        (grade, float(p))
+                        for grade, p in zip(self.pack.grades, probabilities[index], strict=True)
                     ),
                     explanation=np.clip(prepared.mapping.to_original(attention_map), 0.0, 1.0),
                 )

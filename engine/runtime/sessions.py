@@ -49,7 +49,9 @@ def create_session(path: Path, provider: str = "auto", intra_op_threads: int | N
             return session
         logger.info("CUDA provider listed but not usable for %s; running on the CPU", path.name)
     if provider == "cuda":
-        raise ProviderUnavailableError(f"CUDA was requested for {path.name}, but ONNX Runtime cannot use it on this machine")
+        raise ProviderUnavailableError(
+            f"CUDA was requested for {path.name}, but ONNX Runtime cannot use it on this machine"
+        )
     return ort.InferenceSession(str(path), options, providers=[CPU])
 
 

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_studies import write_fake_spider, write_fake_synthetic_study  # noqa: E402
+from fake_studies import write_fake_spider, write_fake_synthetic_study
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -76,10 +76,15 @@ def write_fake_synthetic_study(root: Path, seed: int, grades: dict[str, str], si
         for index, labels in enumerate(slices):
             uid = generate_uid()
             pixels = np.vectorize(INTENSITY.get)(labels) + rng.normal(0, 60, labels.shape)
-            _write_dicom(root / "study" / f"s{number}_{index:03d}.dcm", pixels.clip(0, 4095), uid, series_uid, 0.8)
+            _write_dicom(
+                root / "study" / f"s{number}_{index:03d}.dcm", pixels.clip(0, 4095), uid, series_uid, 0.8
+            )
             uids.append(uid)
         volume = np.stack(slices)  # (slice, row, col)
-        nib.save(nib.Nifti1Image(volume.transpose(2, 1, 0), np.eye(4)), root / "ground_truth" / "masks" / f"{number}.nii.gz")
+        nib.save(
+            nib.Nifti1Image(volume.transpose(2, 1, 0), np.eye(4)),
+            root / "ground_truth" / "masks" / f"{number}.nii.gz",
+        )
         entry = {
             "series_instance_uid": series_uid,
             "series_number": number,
@@ -100,14 +105,30 @@ def write_fake_synthetic_study(root: Path, seed: int, grades: dict[str, str], si
         "schema_version": "1.0",
         "seed": seed,
         "levels": [
-            {"level": level, "grade": grade, "dural_sac_area_mm2": 100.0, "ap_diameter_mm": 10.0,
-             "disc_centre_lps": [0.0, 0.0, 0.0], "disc_normal_lps": [0.0, 0.0, 1.0]}
+            {
+                "level": level,
+                "grade": grade,
+                "dural_sac_area_mm2": 100.0,
+                "ap_diameter_mm": 10.0,
+                "disc_centre_lps": [0.0, 0.0, 0.0],
+                "disc_normal_lps": [0.0, 0.0, 1.0],
+            }
             for level, grade in grades.items()
         ],
-        "labels": {"0": "background", "1": "vertebra", "2": "intervertebral disc", "3": "dural sac",
-                   "4": "posterior epidural fat"},
-        "structures": {"dural sac": [3], "spinal canal": [3], "vertebra": [1], "intervertebral disc": [2],
-                       "posterior epidural fat": [4]},
+        "labels": {
+            "0": "background",
+            "1": "vertebra",
+            "2": "intervertebral disc",
+            "3": "dural sac",
+            "4": "posterior epidural fat",
+        },
+        "structures": {
+            "dural sac": [3],
+            "spinal canal": [3],
+            "vertebra": [1],
+            "intervertebral disc": [2],
+            "posterior epidural fat": [4],
+        },
         "series": series_entries,
     }
     (root / "ground_truth" / "ground_truth.json").write_text(json.dumps(truth, indent=2), encoding="utf-8")
@@ -127,7 +148,9 @@ def write_fake_spider(root: Path, patients: int = 4, size: tuple[int, int] = (80
             labels = _sagittal_labels(size[1], with_canal=True)
             labels = np.pad(labels, ((0, size[0] - size[1]), (0, 0)))
             mask = np.select([labels == 1, labels == 2, labels == 3], [76, 29, 150], 0).astype(np.uint8)
-            image = (np.select([labels == 1, labels == 2, labels == 3], [90, 140, 230], 30) + rng.normal(0, 8, labels.shape))
+            image = np.select([labels == 1, labels == 2, labels == 3], [90, 140, 230], 30) + rng.normal(
+                0, 8, labels.shape
+            )
             name = f"{patient}_t2_slice{index}.png"
             cv2.imwrite(str(root / "images" / name), image.clip(0, 255).astype(np.uint8))
             cv2.imwrite(str(root / "masks" / name), mask)

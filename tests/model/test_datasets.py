@@ -29,7 +29,11 @@ def test_synthetic_study_gives_prompts_masks_and_grades(fake_synthetic_root):
     axial = [s for s in samples if s.source.plane == "axial"]
     # Slice 0 of the sagittal series has no canal: 2 slices x 3 structures remain.
     assert len(sagittal) == 6
-    assert {s.prompt.text for s in axial} == {"dural sac at L3-L4", "dural sac at L4-L5", "posterior epidural fat"}
+    assert {s.prompt.text for s in axial} == {
+        "dural sac at L3-L4",
+        "dural sac at L4-L5",
+        "posterior epidural fat",
+    }
     sac = [s for s in axial if s.prompt.structure is Structure.DURAL_SAC]
     # Grades only near the disc (distance 1 mm; the 6 mm slices carry none); A = 0, C = 2.
     assert sorted(s.grade for s in sac) == [-1, -1, 0, 2]
@@ -82,7 +86,7 @@ def test_dataset_items_and_collation(fake_synthetic_root, prompt_tokenizer_file)
     plain = PromptSegmentationDataset(samples, _preprocessing())
     item = plain[0]
     assert item["image"].shape == (1, 64, 64) and item["mask"].shape == (1, 64, 64)
-    assert 0.0 <= float(item["image"].min()) and float(item["image"].max()) <= 1.0
+    assert float(item["image"].min()) >= 0.0 and float(item["image"].max()) <= 1.0
     assert set(torch.unique(item["mask"]).tolist()) <= {0.0, 1.0} and item["mask"].sum() > 0
     batch = PromptCollator(tokenizer)([plain[i] for i in range(4)])
     assert batch["input_ids"].shape == batch["attention_mask"].shape == batch["content_mask"].shape

@@ -26,8 +26,12 @@ def tiny_pack(tmp_path_factory, prompt_tokenizer_file) -> Path:
     root = tmp_path_factory.mktemp("pack")
     torch.manual_seed(0)
     model, _ = create_model("lss-vit-tiny")
-    metadata = {"model_config": model.config.to_dict(), "tokenizer_file": "tokenizer.json", "validation": {},
-                "train_config": {"data": {"spider_root": "x"}, "loss": "pid_tversky", "seed": 0}}
+    metadata = {
+        "model_config": model.config.to_dict(),
+        "tokenizer_file": "tokenizer.json",
+        "validation": {},
+        "train_config": {"data": {"spider_root": "x"}, "loss": "pid_tversky", "seed": 0},
+    }
     save_model_folder(root / "best", model.state_dict(), metadata, {"tokenizer.json": prompt_tokenizer_file})
     return export_model_pack(root / "best", root / "packs" / "lss-test", "lss-test", "1.2.3")
 
@@ -42,10 +46,20 @@ def test_pack_contents_and_dynamic_dims(tiny_pack):
     import onnx
 
     names = sorted(p.name for p in tiny_pack.iterdir())
-    assert names == ["config.json", "image_encoder.onnx", "manifest.json", "model_card.md", "prompt_decoder.onnx",
-                     "text_encoder.onnx", "tokenizer.json"]
+    assert names == [
+        "config.json",
+        "image_encoder.onnx",
+        "manifest.json",
+        "model_card.md",
+        "prompt_decoder.onnx",
+        "text_encoder.onnx",
+        "tokenizer.json",
+    ]
     decoder = onnx.load(str(tiny_pack / "prompt_decoder.onnx"))
-    dims = {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in decoder.graph.input}
+    dims = {
+        i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim]
+        for i in decoder.graph.input
+    }
     assert isinstance(dims["text_tokens"][0], str) and isinstance(dims["text_tokens"][1], str)
     config = json.loads((tiny_pack / "config.json").read_text())
     assert config["name"] == "lss-test" and config["grades"] == ["A", "B", "C", "D"]
@@ -53,7 +67,9 @@ def test_pack_contents_and_dynamic_dims(tiny_pack):
     print("\nONNX Runtime vs torch, max abs diff:", config["parity_max_abs_diff"])
     assert max(config["parity_max_abs_diff"].values()) < 1e-4
     card = (tiny_pack / "model_card.md").read_text()
-    assert "van der Graaf" in card and "CC BY 4.0" in card and "Intended use" in card and "Limitations" in card
+    assert (
+        "van der Graaf" in card and "CC BY 4.0" in card and "Intended use" in card and "Limitations" in card
+    )
 
 
 def test_runtime_matches_torch_on_the_same_slice(tiny_pack, tmp_path):
@@ -70,7 +86,9 @@ def test_runtime_matches_torch_on_the_same_slice(tiny_pack, tmp_path):
     with torch.no_grad():
         out = model(
             torch.from_numpy(prepared.pixels)[None, None].repeat(3, 1, 1, 1),
-            torch.from_numpy(tokens.input_ids), torch.from_numpy(tokens.attention_mask), torch.from_numpy(tokens.content_mask),
+            torch.from_numpy(tokens.input_ids),
+            torch.from_numpy(tokens.attention_mask),
+            torch.from_numpy(tokens.content_mask),
         )
     for index, result in enumerate(results):
         assert result.mask_probability.shape == result.explanation.shape == image.shape
@@ -88,8 +106,18 @@ def test_runtime_matches_torch_on_the_same_slice(tiny_pack, tmp_path):
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda p: (p / "prompt_decoder.onnx").write_bytes((p / "prompt_decoder.onnx").read_bytes()[:1000]), "prompt_decoder.onnx has 1000 bytes"),
-        (lambda p: (p / "tokenizer.json").write_text((p / "tokenizer.json").read_text().replace("dural", "durax", 1)), "tokenizer.json does not match its sha256"),
+        (
+            lambda p: (p / "prompt_decoder.onnx").write_bytes(
+                (p / "prompt_decoder.onnx").read_bytes()[:1000]
+            ),
+            "prompt_decoder.onnx has 1000 bytes",
+        ),
+        (
+            lambda p: (p / "tokenizer.json").write_text(
+                (p / "tokenizer.json").read_text().replace("dural", "durax", 1)
+            ),
+            "tokenizer.json does not match its sha256",
+        ),
         (lambda p: (p / "text_encoder.onnx").unlink(), "text_encoder.onnx is missing"),
         (lambda p: (p / "manifest.json").unlink(), "manifest.json is missing"),
         (lambda p: (p / "weights.pkl").write_bytes(b"\x80\x04"), "not in manifest.json: weights.pkl"),
@@ -123,7 +151,7 @@ def test_sessions_are_cached_and_cuda_is_refused_without_it(tiny_pack):
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         from engine.runtime.sessions import ProviderUnavailableError
 
-        with pytest.raises(ProviderUnavailableError, match="text_encoder.onnx"):
+        with pytest.raises(ProviderUnavailableError, match=r"text_encoder\.onnx"):
             create_session(path, "cuda")
     assert create_session(path, "auto").get_providers()[-1] == "CPUExecutionProvider"
     with pytest.raises(ValueError, match="provider"):

@@ -14,7 +14,9 @@ from torch import nn
 from training.losses import AdaptivePIDTverskyLoss, TverskyLoss
 
 
-def _median_step_seconds(loss: nn.Module, head: nn.Module, features, target, classes, repeats: int = 15) -> float:
+def _median_step_seconds(
+    loss: nn.Module, head: nn.Module, features, target, classes, repeats: int = 15
+) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

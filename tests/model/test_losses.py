@@ -36,7 +36,9 @@ def _feed(loss: AdaptivePIDTverskyLoss, tp: int, fp: int, fn: int, cls: int = 0)
 
 
 def _pid(**kwargs) -> AdaptivePIDTverskyLoss:
-    return AdaptivePIDTverskyLoss(num_classes=kwargs.pop("num_classes", 1), activation="none", **kwargs).train()
+    return AdaptivePIDTverskyLoss(
+        num_classes=kwargs.pop("num_classes", 1), activation="none", **kwargs
+    ).train()
 
 
 def test_tversky_with_half_weights_is_the_soft_dice_loss():
@@ -45,7 +47,9 @@ def test_tversky_with_half_weights_is_the_soft_dice_loss():
     labels = torch.randint(0, 4, (3, 1, 16, 16))
     for s in (0.0, 1.0):
         dice = DiceLoss(activation="softmax", smooth=2 * s)(logits, labels)
-        assert TverskyLoss(0.5, 0.5, activation="softmax", smooth=s)(logits, labels) == pytest.approx(dice.item(), abs=1e-6)
+        assert TverskyLoss(0.5, 0.5, activation="softmax", smooth=s)(logits, labels) == pytest.approx(
+            dice.item(), abs=1e-6
+        )
     # Prompted binary masks: each sample's counts go to its prompt's class.
     logits1 = torch.randn(5, 1, 8, 8)
     target1 = (torch.rand(5, 1, 8, 8) > 0.6).float()
@@ -69,7 +73,9 @@ def test_zero_gains_keep_a_static_tversky_loss():
     pid = AdaptivePIDTverskyLoss(num_classes=2, beta_0=0.7, kp=0.0, ki=0.0, kd=0.0).train()
     static = TverskyLoss(alpha=0.3, beta=0.7, num_classes=2)
     for _ in range(3):
-        assert pid(logits, target, classes).item() == pytest.approx(static(logits, target, classes).item(), abs=1e-6)
+        assert pid(logits, target, classes).item() == pytest.approx(
+            static(logits, target, classes).item(), abs=1e-6
+        )
         pid.end_epoch()
     assert pid.beta.tolist() == pytest.approx([0.7, 0.7])
 

@@ -41,7 +41,9 @@ def test_percentile_normalisation_is_robust_to_a_hot_pixel_and_16_bit_range():
 
 
 def test_denoising_strength_follows_the_noise_and_lowers_it():
-    config = PreprocessingConfig(input_size=(64, 64), clip_percentiles=(0.0, 100.0), denoise_h_range=(0.0, 40.0))
+    config = PreprocessingConfig(
+        input_size=(64, 64), clip_percentiles=(0.0, 100.0), denoise_h_range=(0.0, 40.0)
+    )
     noisy = _phantom(noise=120.0)
     plain = PreprocessingConfig(input_size=(64, 64), clip_percentiles=(0.0, 100.0), denoise=False)
     before = prepare_intensities(noisy, plain)
@@ -49,7 +51,9 @@ def test_denoising_strength_follows_the_noise_and_lowers_it():
     assert estimate_noise_sigma(after) < 0.5 * estimate_noise_sigma(before)
     clean = _phantom(noise=0.0)
     # A clean slice gets h close to 0, so it is left (almost) as it is.
-    assert np.abs(prepare_intensities(clean, config) - prepare_intensities(clean, plain)).max() <= 1 / 255 + 1e-6
+    assert (
+        np.abs(prepare_intensities(clean, config) - prepare_intensities(clean, plain)).max() <= 1 / 255 + 1e-6
+    )
 
 
 def test_resampling_puts_the_centre_in_the_middle_at_the_target_spacing():
@@ -83,7 +87,9 @@ def test_rotation_and_flip_are_applied_about_the_centre():
     config = PreprocessingConfig(input_size=(41, 41), target_spacing_mm=1.0, denoise=False)
     image = np.zeros((41, 41), np.float32)
     image[20, 30] = 1.0  # right of centre
-    turned = GridMapping.centred(image.shape, (1, 1), None, config, rotation_deg=90).to_model(image, antialias=False)
+    turned = GridMapping.centred(image.shape, (1, 1), None, config, rotation_deg=90).to_model(
+        image, antialias=False
+    )
     assert np.unravel_index(np.argmax(turned), turned.shape) == (10, 20)  # now above centre
     flipped = GridMapping.centred(image.shape, (1, 1), None, config, flip_columns=True).to_model(image)
     assert np.unravel_index(np.argmax(flipped), flipped.shape) == (20, 10)

@@ -8,10 +8,39 @@ import json
 from pathlib import Path
 
 TIMM_NAME = "lss_test_vit_micro_patch16_64"
-WORDS = (
-    "vertebra intervertebral disc spinal canal dural sac posterior epidural fat at l1 l2 l3 l4 l5 s1 - 1 2 3 4 5 "
-    "segment the schizas grade a b c d"
-).split()
+WORDS = [
+    "vertebra",
+    "intervertebral",
+    "disc",
+    "spinal",
+    "canal",
+    "dural",
+    "sac",
+    "posterior",
+    "epidural",
+    "fat",
+    "at",
+    "l1",
+    "l2",
+    "l3",
+    "l4",
+    "l5",
+    "s1",
+    "-",
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "segment",
+    "the",
+    "schizas",
+    "grade",
+    "a",
+    "b",
+    "c",
+    "d",
+]
 
 
 def _register_timm_micro_vit() -> None:
@@ -44,22 +73,43 @@ def write_tiny_biomedclip(root: Path, hub_style_text_name: bool = True) -> tuple
     bert_dir.mkdir(parents=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS))]
     (bert_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab={token: index for index, token in enumerate(vocab)}, do_lower_case=True)
+    tokenizer = BertTokenizerFast(
+        vocab={token: index for index, token in enumerate(vocab)}, do_lower_case=True
+    )
     tokenizer.save_pretrained(str(local_dir))
     BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64,
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
     ).save_pretrained(str(bert_dir))
-    text_name = "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract" if hub_style_text_name else str(bert_dir)
+    text_name = (
+        "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract" if hub_style_text_name else str(bert_dir)
+    )
     config = {
         "model_cfg": {
             "embed_dim": 16,
-            "vision_cfg": {"timm_model_name": TIMM_NAME, "timm_model_pretrained": False, "timm_pool": "",
-                           "timm_proj": "linear", "image_size": 64},
-            "text_cfg": {"hf_model_name": text_name, "hf_tokenizer_name": text_name, "hf_proj_type": "mlp",
-                         "hf_pooler_type": "cls_last_hidden_state_pooler", "context_length": 32},
+            "vision_cfg": {
+                "timm_model_name": TIMM_NAME,
+                "timm_model_pretrained": False,
+                "timm_pool": "",
+                "timm_proj": "linear",
+                "image_size": 64,
+            },
+            "text_cfg": {
+                "hf_model_name": text_name,
+                "hf_tokenizer_name": text_name,
+                "hf_proj_type": "mlp",
+                "hf_pooler_type": "cls_last_hidden_state_pooler",
+                "context_length": 32,
+            },
         },
-        "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711]},
+        "preprocess_cfg": {
+            "mean": [0.48145466, 0.4578275, 0.40821073],
+            "std": [0.26862954, 0.26130258, 0.27577711],
+        },
     }
     build_config = json.loads(json.dumps(config))
     build_config["model_cfg"]["text_cfg"]["hf_model_name"] = str(bert_dir)

@@ -57,7 +57,8 @@ class AugmentationConfig:
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
             raise ValueError(f"unknown augmentation field(s): {', '.join(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
 
 
 def random_mapping(
@@ -96,9 +97,14 @@ def elastic_deformation(
         smooth = cv2.GaussianBlur(noise, (0, 0), config.elastic_sigma_px)
         fields.append(smooth / max(float(np.abs(smooth).max()), 1e-6) * config.elastic_alpha_px)
     grid_x, grid_y = np.meshgrid(np.arange(cols, dtype=np.float32), np.arange(rows, dtype=np.float32))
-    map_x, map_y = grid_x + fields[0], grid_y + fields[1]
-    warped_image = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    warped_mask = cv2.remap(mask, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    map_x = (grid_x + fields[0]).astype(np.float32)
+    map_y = (grid_y + fields[1]).astype(np.float32)
+    warped_image = cv2.remap(
+        image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
+    warped_mask = cv2.remap(
+        mask, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+    )
     return warped_image, warped_mask
 
 

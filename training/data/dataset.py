@@ -13,7 +13,12 @@ from torch.utils.data import Dataset, Sampler
 
 from engine.preprocessing import GridMapping, PlanePreprocessing, prepare_intensities
 from engine.prompt_tokens import PromptTokenizer
-from training.data.augmentation import AugmentationConfig, elastic_deformation, random_intensity, random_mapping
+from training.data.augmentation import (
+    AugmentationConfig,
+    elastic_deformation,
+    random_intensity,
+    random_mapping,
+)
 from training.data.samples import UNKNOWN_GRADE, PromptSample
 
 
@@ -77,7 +82,13 @@ class PromptSegmentationDataset(Dataset):
         else:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             mapping = random_mapping(
-                rng, self.augmentation, config, sample.source.plane, image01.shape, sample.source.spacing_mm, sample.centre_rc
+                rng,
+                self.augmentation,
+                config,
+                sample.source.plane,
+                image01.shape,
+                sample.source.spacing_mm,
+                sample.centre_rc,
             )
             image = mapping.to_model(image01, antialias=config.antialias)
             target = mapping.to_model(mask) > 0.5
@@ -134,7 +145,9 @@ class BalancedEpochSampler(Sampler[int]):
     grades are drawn more often and, augmented, seen in new variants), then keeps this rank's share.
     Deterministic in (seed, epoch); call set_epoch before each epoch."""
 
-    def __init__(self, weights: np.ndarray, num_samples: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self, weights: np.ndarray, num_samples: int, seed: int, rank: int = 0, world_size: int = 1
+    ) -> None:
         if num_samples < 1:
             raise ValueError("num_samples must be >= 1")
         self.weights = torch.as_tensor(weights, dtype=torch.float64)

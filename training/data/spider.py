@@ -63,5 +63,7 @@ def spider_samples(root: Path, spacing_mm: float = SPIDER_PNG_SPACING_MM) -> lis
             centre = mask_centroid(reader.labels() == SPIDER_LABELS[Structure.SPINAL_CANAL])
             for structure in SAGITTAL_STRUCTURES:
                 prompt = prompt_for(structure, Orientation.SAGITTAL)
-                samples.append(PromptSample(source, prompt, (SPIDER_LABELS[structure],), UNKNOWN_GRADE, centre))
+                samples.append(
+                    PromptSample(source, prompt, (SPIDER_LABELS[structure],), UNKNOWN_GRADE, centre)
+                )
     return samples

@@ -51,7 +51,8 @@ def read_slice_pixels(path: Path) -> tuple[np.ndarray, tuple[float, float]]:
 def _label_volume(mask_file: Path) -> np.ndarray:
     import nibabel as nib
 
-    return np.asarray(nib.load(str(mask_file)).dataobj).transpose(2, 1, 0)
+    image: Any = nib.load(str(mask_file))
+    return np.asarray(image.dataobj).transpose(2, 1, 0)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ def synthetic_study_samples(study_root: Path, grade_max_distance_mm: float = 4.0
     truth = json.loads(truth_file.read_text(encoding="utf-8"))
     version = _require(truth, "schema_version", str(truth_file))
     if str(version).split(".")[0] != SUPPORTED_SCHEMA.split(".")[0]:
-        raise ValueError(f"{truth_file}: schema_version {version} is not supported (expected {SUPPORTED_SCHEMA})")
+        raise ValueError(
+            f"{truth_file}: schema_version {version} is not supported (expected {SUPPORTED_SCHEMA})"
+        )
     grades = {}
     for level in _require(truth, "levels", str(truth_file)):
         name, grade = _require(level, "level", str(truth_file)), _require(level, "grade", str(truth_file))
@@ -117,7 +120,8 @@ def synthetic_study_samples(study_root: Path, grade_max_distance_mm: float = 4.0
             raise ValueError(f"{truth_file}: bad level entry {name!r} grade {grade!r}")
         grades[name] = GRADE_ORDER.index(grade)
     structures = {
-        Structure(name): tuple(int(i) for i in ids) for name, ids in _require(truth, "structures", str(truth_file)).items()
+        Structure(name): tuple(int(i) for i in ids)
+        for name, ids in _require(truth, "structures", str(truth_file)).items()
     }
     dicom_index = _index_dicom_files(study_root / "study")
     group = f"synthetic-{study_root.name}-{truth.get('seed', '')}"
@@ -137,12 +141,16 @@ def synthetic_study_samples(study_root: Path, grade_max_distance_mm: float = 4.0
             if uid not in dicom_index:
                 raise ValueError(f"{where}: no DICOM image with SOPInstanceUID {uid} and a PixelSpacing")
             path, spacing = dicom_index[uid]
-            source = SliceSource(f"{group}-{uid}", group, orientation, spacing, DicomSliceReader(path, mask_file, index))
+            source = SliceSource(
+                f"{group}-{uid}", group, orientation, spacing, DicomSliceReader(path, mask_file, index)
+            )
             labels = volume[index]
             if orientation == "sagittal":
                 samples += _sagittal_samples(source, labels, structures)
             elif orientation == "axial" and uid in slice_levels:
-                samples += _axial_samples(source, labels, structures, slice_levels[uid], grades, grade_max_distance_mm)
+                samples += _axial_samples(
+                    source, labels, structures, slice_levels[uid], grades, grade_max_distance_mm
+                )
     return samples
 
 
@@ -150,7 +158,9 @@ def _union(labels: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
     return np.isin(labels, ids)
 
 
-def _sagittal_samples(source: SliceSource, labels: np.ndarray, structures: dict[Structure, tuple[int, ...]]) -> list[PromptSample]:
+def _sagittal_samples(
+    source: SliceSource, labels: np.ndarray, structures: dict[Structure, tuple[int, ...]]
+) -> list[PromptSample]:
     canal_ids = structures.get(Structure.SPINAL_CANAL, ()) + structures.get(Structure.DURAL_SAC, ())
     centre = mask_centroid(_union(labels, canal_ids))
     if centre is None:
@@ -183,7 +193,11 @@ def _axial_samples(
         if structure not in structures:
             continue
         grade = grades[level] if structure is Structure.DURAL_SAC and near_disc else UNKNOWN_GRADE
-        samples.append(PromptSample(source, prompt_for(structure, Orientation.AXIAL, level), structures[structure], grade, centre))
+        samples.append(
+            PromptSample(
+                source, prompt_for(structure, Orientation.AXIAL, level), structures[structure], grade, centre
+            )
+        )
     return samples
 
 

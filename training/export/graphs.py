@@ -41,7 +41,9 @@ class PromptDecoderGraph(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, patch_tokens: torch.Tensor, *rest: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, patch_tokens: torch.Tensor, *rest: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         *skips, text_tokens, attention_mask, content_mask = rest
         out = self.model.decode(patch_tokens, list(skips), text_tokens, attention_mask, content_mask)
         return out.mask_logits, out.grade_logits, out.explanation

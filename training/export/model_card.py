@@ -7,8 +7,8 @@ from typing import Any
 from engine import INTENDED_USE, __version__
 
 SPIDER_CREDIT = (
-    "SPIDER lumbar spine MRI dataset: J. W. van der Graaf et al., \"Lumbar spine segmentation in MR "
-    "images: a dataset and a public benchmark\", Sci Data 11, 264 (2024), doi:10.1038/s41597-024-03090-w, "
+    'SPIDER lumbar spine MRI dataset: J. W. van der Graaf et al., "Lumbar spine segmentation in MR '
+    'images: a dataset and a public benchmark", Sci Data 11, 264 (2024), doi:10.1038/s41597-024-03090-w, '
     "CC BY 4.0. Used as 8-bit sagittal slices with masks (disc, vertebra, spinal canal)."
 )
 SYNTHETIC_CREDIT = (
@@ -20,7 +20,10 @@ SYNTHETIC_CREDIT = (
 def _format_metrics(metrics: dict[str, Any]) -> list[str]:
     if not metrics:
         return ["No validation metrics were recorded for this pack (it was not validated on held-out data)."]
-    lines = [f"Held-out validation ({metrics.get('samples', '?')} slice-prompt pairs, split by patient/study):", ""]
+    lines = [
+        f"Held-out validation ({metrics.get('samples', '?')} slice-prompt pairs, split by patient/study):",
+        "",
+    ]
     lines += ["| structure | Dice |", "|---|---|"]
     lines += [f"| {name} | {value:.3f} |" for name, value in metrics.get("dice", {}).items()]
     if metrics.get("mean_dice") is not None:

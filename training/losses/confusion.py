@@ -65,7 +65,9 @@ def confusion_counts(
     include_background: False drops channel 0 (multi-channel layout only).
     """
     if probabilities.shape != target.shape:
-        raise ValueError(f"prediction shape {tuple(probabilities.shape)} != target shape {tuple(target.shape)}")
+        raise ValueError(
+            f"prediction shape {tuple(probabilities.shape)} != target shape {tuple(target.shape)}"
+        )
     if probabilities.dim() < 3:
         raise ValueError(f"expected (B, C, *spatial), got shape {tuple(probabilities.shape)}")
     p = probabilities.float().flatten(2)
@@ -102,7 +104,13 @@ def tversky_index(
     return (counts.tp + smooth) / (counts.tp + alpha * counts.fp + beta * counts.fn + smooth)
 
 
-def weighted_class_mean(per_class: torch.Tensor, present: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+def weighted_class_mean(
+    per_class: torch.Tensor, present: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Sum of w_c * value_c over present classes with w normalised to 1 (uniform when weights is None)."""
-    w = present.to(per_class.dtype) if weights is None else weights.to(per_class.dtype) * present.to(per_class.dtype)
+    w = (
+        present.to(per_class.dtype)
+        if weights is None
+        else weights.to(per_class.dtype) * present.to(per_class.dtype)
+    )
     return (w * per_class).sum() / w.sum().clamp_min(torch.finfo(per_class.dtype).tiny)

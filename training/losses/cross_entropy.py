@@ -32,6 +32,8 @@ class CrossEntropyLoss(nn.Module):
     ) -> torch.Tensor:
         if self.activation == "sigmoid":
             weight = torch.tensor(self.positive_weight, device=input.device, dtype=input.dtype)
-            return F.binary_cross_entropy_with_logits(input.float(), target.float(), pos_weight=weight.float())
+            return F.binary_cross_entropy_with_logits(
+                input.float(), target.float(), pos_weight=weight.float()
+            )
         labels = target[:, 0].long() if target.shape[1] == 1 else target.argmax(1)
         return F.cross_entropy(input.float(), labels)

@@ -103,6 +103,18 @@ class AdaptivePIDTverskyLoss(nn.Module):
     with softmax; class_index (B,) int for single-channel prompted masks.
     """
 
+    beta: torch.Tensor
+    integral: torch.Tensor
+    last_error: torch.Tensor
+    has_last_error: torch.Tensor
+    base_weights: torch.Tensor
+    weights: torch.Tensor
+    weight_integral: torch.Tensor
+    weight_last_gap: torch.Tensor
+    has_last_gap: torch.Tensor
+    epoch_counts: torch.Tensor
+    epochs_completed: torch.Tensor
+
     def __init__(
         self,
         num_classes: int,
@@ -136,7 +148,11 @@ class AdaptivePIDTverskyLoss(nn.Module):
             raise ValueError(f"beta_0 = {beta_0} lies outside beta_range {beta_range}")
         if count_mode not in ("soft", "hard"):
             raise ValueError(f"count_mode must be 'soft' or 'hard', got {count_mode!r}")
-        weights0 = torch.ones(num_classes) if class_weights is None else torch.tensor(list(class_weights), dtype=torch.float32)
+        weights0 = (
+            torch.ones(num_classes)
+            if class_weights is None
+            else torch.tensor(list(class_weights), dtype=torch.float32)
+        )
         if weights0.shape != (num_classes,) or bool((weights0 < 0).any()) or float(weights0.sum()) <= 0:
             raise ValueError(f"class_weights must be {num_classes} non-negative numbers with a positive sum")
         self.num_classes = num_classes
@@ -170,9 +186,13 @@ class AdaptivePIDTverskyLoss(nn.Module):
     ) -> torch.Tensor:
         probabilities = activate(input, self.activation)
         target_1h = one_hot_target(target, input.shape[1], self.activation)
-        counts = confusion_counts(probabilities, target_1h, class_index, self._index_classes(class_index), self.include_background)
+        counts = confusion_counts(
+            probabilities, target_1h, class_index, self._index_classes(class_index), self.include_background
+        )
         if counts.tp.shape != (self.num_classes,):
-            raise ValueError(f"the loss controls {self.num_classes} classes but the input has {counts.tp.shape[0]}")
+            raise ValueError(
+                f"the loss controls {self.num_classes} classes but the input has {counts.tp.shape[0]}"
+            )
         beta = self.beta.to(counts.tp.dtype)
         per_class = 1 - tversky_index(counts, 1 - beta, beta, self.smooth)
         if self.gamma != 1.0:
@@ -196,7 +216,11 @@ class AdaptivePIDTverskyLoss(nn.Module):
     ) -> None:
         if self.count_mode == "hard":
             counts = confusion_counts(
-                (probabilities > 0.5).float(), target, class_index, self._index_classes(class_index), self.include_background
+                (probabilities > 0.5).float(),
+                target,
+                class_index,
+                self._index_classes(class_index),
+                self.include_background,
             )
         self.epoch_counts += torch.stack([counts.tp, counts.fp, counts.fn]).detach().to(self.epoch_counts)
 
@@ -250,7 +274,9 @@ class AdaptivePIDTverskyLoss(nn.Module):
         integral = (self.weight_integral + gap).clamp(-g.integral_limit, g.integral_limit)
         derivative = torch.where(self.has_last_gap, gap - self.weight_last_gap, torch.zeros_like(gap))
         control = g.kp * gap + g.ki * integral + g.kd * derivative
-        weights = (self.base_weights.to(control.dtype) + control).clamp(*g.output_range).to(self.weights.dtype)
+        weights = (
+            (self.base_weights.to(control.dtype) + control).clamp(*g.output_range).to(self.weights.dtype)
+        )
         self.weight_integral.copy_(torch.where(seen, integral, self.weight_integral))
         self.weight_last_gap.copy_(torch.where(seen, gap, self.weight_last_gap))
         self.has_last_gap |= seen
@@ -267,5 +293,7 @@ class AdaptivePIDTverskyLoss(nn.Module):
                 raise ValueError(f"controller state lacks {name!r}")
             value = torch.tensor(state[name], dtype=buffer.dtype)
             if value.shape != buffer.shape:
-                raise ValueError(f"controller state {name!r} has shape {tuple(value.shape)}, expected {tuple(buffer.shape)}")
+                raise ValueError(
+                    f"controller state {name!r} has shape {tuple(value.shape)}, expected {tuple(buffer.shape)}"
+                )
             buffer.copy_(value)

@@ -47,7 +47,11 @@ class MultiHeadAttention(nn.Module):
         bias: torch.Tensor | None = None,
         need_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        q, k, v = self._split(self.q_proj(queries)), self._split(self.k_proj(keys)), self._split(self.v_proj(keys))
+        q, k, v = (
+            self._split(self.q_proj(queries)),
+            self._split(self.k_proj(keys)),
+            self._split(self.v_proj(keys)),
+        )
         weights = None
         if need_weights:
             scores = q @ k.transpose(-2, -1) * (self.head_dim**-0.5)

@@ -12,7 +12,7 @@ GRADE_NAMES: tuple[str, ...] = ("A", "B", "C", "D")
 
 
 def _fields(cls: type, data: dict[str, Any], section: str) -> dict[str, Any]:
-    known = set(cls.__dataclass_fields__)
+    known = set(getattr(cls, "__dataclass_fields__", {}))
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"model config section {section!r}: unknown field(s) {', '.join(unknown)}")
@@ -79,8 +79,8 @@ class DecoderConfig:
     """Mask decoder. stem_channels: conv-stem skip channels at strides 1, 2, 4, ... (one per x2
     upsampling, so len = log2(patch_size)); decoder_channels: channels after each upsampling."""
 
-    stem_channels: tuple[int, ...] = (16, 32, 48, 64)
-    decoder_channels: tuple[int, ...] = (128, 64, 48, 32)
+    stem_channels: tuple[int, ...] = (8, 16, 32, 48)
+    decoder_channels: tuple[int, ...] = (96, 48, 24, 16)
     groups: int = 8
 
 
@@ -108,7 +108,9 @@ class ModelConfig:
         rows, cols = self.preprocessing.input_size
         patch = self.vision.patch_size
         if rows % patch or cols % patch:
-            raise ValueError(f"{self.name}: input size {rows}x{cols} is not a multiple of the patch size {patch}")
+            raise ValueError(
+                f"{self.name}: input size {rows}x{cols} is not a multiple of the patch size {patch}"
+            )
         if patch & (patch - 1):
             raise ValueError(f"{self.name}: patch_size must be a power of two, got {patch}")
         levels = int(math.log2(patch))
@@ -118,11 +120,17 @@ class ModelConfig:
                 f"(got {len(self.decoder.stem_channels)} and {len(self.decoder.decoder_channels)})"
             )
         if self.vision.type not in ("vit", "open_clip"):
-            raise ValueError(f"{self.name}: vision.type must be 'vit' or 'open_clip', got {self.vision.type!r}")
+            raise ValueError(
+                f"{self.name}: vision.type must be 'vit' or 'open_clip', got {self.vision.type!r}"
+            )
         if self.text.type not in ("transformer", "open_clip"):
-            raise ValueError(f"{self.name}: text.type must be 'transformer' or 'open_clip', got {self.text.type!r}")
+            raise ValueError(
+                f"{self.name}: text.type must be 'transformer' or 'open_clip', got {self.text.type!r}"
+            )
         if self.vision.type == "vit" and self.vision.width % self.fusion.heads:
-            raise ValueError(f"{self.name}: vision width {self.vision.width} not divisible by {self.fusion.heads} heads")
+            raise ValueError(
+                f"{self.name}: vision width {self.vision.width} not divisible by {self.fusion.heads} heads"
+            )
         if not 1 <= self.fusion.blocks <= 4:
             raise ValueError(f"{self.name}: fusion.blocks must be 1..4, got {self.fusion.blocks}")
 
@@ -141,7 +149,7 @@ class ModelConfig:
         missing = [key for key in required if key not in data]
         if missing:
             raise ValueError(f"model config lacks {', '.join(missing)}")
-        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        unknown = sorted(set(data) - set(getattr(cls, "__dataclass_fields__", {})))
         if unknown:
             raise ValueError(f"model config: unknown field(s) {', '.join(unknown)}")
         return cls(

@@ -25,7 +25,9 @@ class CrossAttentionBlock(nn.Module):
         self.mlp = FeedForward(width, mlp_ratio, dropout)
         self.norm2 = nn.LayerNorm(width)
 
-    def forward(self, patches: torch.Tensor, text: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, patches: torch.Tensor, text: torch.Tensor, bias: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         attended, weights = self.attention(patches, text, bias, need_weights=True)
         assert weights is not None
         patches = self.norm1(patches + attended)
@@ -43,7 +45,8 @@ class SpatialPatchCrossAttention(nn.Module):
         super().__init__()
         self.text_projection = nn.Sequential(nn.Linear(text_width, width), nn.LayerNorm(width))
         self.blocks = nn.ModuleList(
-            CrossAttentionBlock(width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.blocks)
+            CrossAttentionBlock(width, config.heads, config.mlp_ratio, config.dropout)
+            for _ in range(config.blocks)
         )
 
     def forward(

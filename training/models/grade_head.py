@@ -18,7 +18,10 @@ class AttentionPoolingGradeHead(nn.Module):
         super().__init__()
         self.score = nn.Sequential(nn.Linear(width, config.hidden), nn.Tanh(), nn.Linear(config.hidden, 1))
         self.classifier = nn.Sequential(
-            nn.LayerNorm(width), nn.Linear(width, config.hidden), nn.GELU(), nn.Linear(config.hidden, len(config.grades))
+            nn.LayerNorm(width),
+            nn.Linear(width, config.hidden),
+            nn.GELU(),
+            nn.Linear(config.hidden, len(config.grades)),
         )
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -95,6 +95,9 @@ class TimmPatchTokens(nn.Module):
     Takes the shared preprocessing's image (B, 1, H, W) in [0, 1], repeats it to 3 channels and
     applies the tower's own mean/std."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, visual: nn.Module, mean: list[float] | None, std: list[float] | None) -> None:
         super().__init__()
         trunk = getattr(visual, "trunk", None)

@@ -76,4 +76,6 @@ class PromptSegmentationModel(nn.Module):
         content_mask: torch.Tensor,
     ) -> SegmentationOutput:
         patch_tokens, skips = self.encode_image(image)
-        return self.decode(patch_tokens, skips, self.encode_text(input_ids, attention_mask), attention_mask, content_mask)
+        return self.decode(
+            patch_tokens, skips, self.encode_text(input_ids, attention_mask), attention_mask, content_mask
+        )

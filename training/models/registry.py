@@ -42,7 +42,9 @@ def load_model_config(
         if path.suffix != ".json":
             path = CONFIG_DIR / f"{name_or_config}.json"
             if not path.is_file():
-                raise ValueError(f"unknown model {name_or_config!r}; registered: {', '.join(list_model_configs())}")
+                raise ValueError(
+                    f"unknown model {name_or_config!r}; registered: {', '.join(list_model_configs())}"
+                )
         if not path.is_file():
             raise FileNotFoundError(f"model config not found: {path}")
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -60,7 +62,9 @@ def create_model(
 
         towers = load_open_clip_towers(config.open_clip)
         if towers.patch_size != config.vision.patch_size and config.vision.type == "open_clip":
-            raise ValueError(f"{config.name}: config patch_size {config.vision.patch_size} != tower's {towers.patch_size}")
+            raise ValueError(
+                f"{config.name}: config patch_size {config.vision.patch_size} != tower's {towers.patch_size}"
+            )
         if config.vision.type == "open_clip" and towers.image_size != config.preprocessing.input_size:
             raise ValueError(
                 f"{config.name}: input size {config.preprocessing.input_size} != the tower's {towers.image_size}"

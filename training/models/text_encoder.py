@@ -20,7 +20,8 @@ class SmallTextEncoder(nn.Module):
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.normal_(self.token_embed.weight, std=0.02)
         self.blocks = nn.ModuleList(
-            SelfAttentionBlock(config.width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.depth)
+            SelfAttentionBlock(config.width, config.heads, config.mlp_ratio, config.dropout)
+            for _ in range(config.depth)
         )
         self.norm = nn.LayerNorm(config.width)
 

@@ -12,6 +12,9 @@ from training.models.config import VisionConfig
 class SmallViT(nn.Module):
     """Image (B, 1, H, W) in [0, 1] -> patch tokens (B, N, width), N = (H/p)*(W/p), row-major grid."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, config: VisionConfig, input_size: tuple[int, int]) -> None:
         super().__init__()
         rows, cols = input_size
@@ -25,7 +28,8 @@ class SmallViT(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, self.grid[0] * self.grid[1], config.width))
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         self.blocks = nn.ModuleList(
-            SelfAttentionBlock(config.width, config.heads, config.mlp_ratio, config.dropout) for _ in range(config.depth)
+            SelfAttentionBlock(config.width, config.heads, config.mlp_ratio, config.dropout)
+            for _ in range(config.depth)
         )
         self.norm = nn.LayerNorm(config.width)
 

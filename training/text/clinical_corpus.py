@@ -48,7 +48,9 @@ def radiologist_notes(notes_csv: Path) -> Iterator[str]:
         columns = reader.fieldnames or []
         column = next((c for c in ("clinicians_notes", "note", "notes", "report") if c in columns), None)
         if column is None:
-            raise ValueError(f"{notes_csv}: no notes column (expected 'clinicians_notes' or 'note'), found {columns}")
+            raise ValueError(
+                f"{notes_csv}: no notes column (expected 'clinicians_notes' or 'note'), found {columns}"
+            )
         for row in reader:
             text = (row.get(column) or "").strip()
             if text:

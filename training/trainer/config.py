@@ -12,7 +12,7 @@ from training.losses import LOSS_NAMES
 
 
 def _check_fields(cls: type, data: dict[str, Any], section: str) -> None:
-    unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+    unknown = sorted(set(data) - set(getattr(cls, "__dataclass_fields__", {})))
     if unknown:
         raise ValueError(f"training config {section}: unknown field(s) {', '.join(unknown)}")
 
@@ -116,7 +116,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.loss not in LOSS_NAMES:
-            raise ValueError(f"training config: loss must be one of {', '.join(LOSS_NAMES)}, got {self.loss!r}")
+            raise ValueError(
+                f"training config: loss must be one of {', '.join(LOSS_NAMES)}, got {self.loss!r}"
+            )
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"training config: device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         for name in ("epochs", "batch_size"):
@@ -151,7 +153,9 @@ class TrainConfig:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON ({exc})") from exc
         base = path.resolve().parent
-        data["output_dir"] = str(base / data["output_dir"]) if "output_dir" in data else data.get("output_dir")
+        data["output_dir"] = (
+            str(base / data["output_dir"]) if "output_dir" in data else data.get("output_dir")
+        )
         for key in ("tokenizer_file", "notes_csv"):
             if data.get(key):
                 data[key] = str(base / data[key])

@@ -27,12 +27,29 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from engine.prompt_tokens import PromptTokenizer
-from training.data import STRUCTURE_CLASSES, UNKNOWN_GRADE, PromptSample, spider_samples, split_by_group, synthetic_samples
-from training.data.dataset import BalancedEpochSampler, PromptCollator, PromptSegmentationDataset, grade_balancing_weights
+from training.data import (
+    STRUCTURE_CLASSES,
+    UNKNOWN_GRADE,
+    PromptSample,
+    spider_samples,
+    split_by_group,
+    synthetic_samples,
+)
+from training.data.dataset import (
+    BalancedEpochSampler,
+    PromptCollator,
+    PromptSegmentationDataset,
+    grade_balancing_weights,
+)
 from training.losses import AdaptivePIDTverskyLoss, create_loss
 from training.models import PromptSegmentationModel, create_model, load_model_config
 from training.models.config import ModelConfig
-from training.trainer.checkpoints import load_latest_checkpoint, save_checkpoint, save_model_folder, write_json_atomic
+from training.trainer.checkpoints import (
+    load_latest_checkpoint,
+    save_checkpoint,
+    save_model_folder,
+    write_json_atomic,
+)
 from training.trainer.config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -143,21 +160,29 @@ def _learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
     progress = min((step - config.warmup_steps) / max(total_steps - config.warmup_steps, 1), 1.0)
-    return config.min_learning_rate + 0.5 * (config.learning_rate - config.min_learning_rate) * (1 + math.cos(math.pi * progress))
+    return config.min_learning_rate + 0.5 * (config.learning_rate - config.min_learning_rate) * (
+        1 + math.cos(math.pi * progress)
+    )
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
         (no_decay if parameter.ndim < 2 or "pos_embed" in name else decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=config.learning_rate)
 
 
 def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+    return {
+        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()
+    }
 
 
 def _grade_loss(grade_logits: torch.Tensor, grades: torch.Tensor) -> torch.Tensor:
@@ -198,12 +223,16 @@ def evaluate(
     sums = sums.cpu()
     dice_sum, dice_count = sums[:classes], sums[classes : 2 * classes]
     correct, seen = sums[2 * classes : 2 * classes + grades], sums[2 * classes + grades :]
-    per_class = {STRUCTURE_NAMES[c]: float(dice_sum[c] / dice_count[c]) for c in range(classes) if dice_count[c] > 0}
+    per_class = {
+        STRUCTURE_NAMES[c]: float(dice_sum[c] / dice_count[c]) for c in range(classes) if dice_count[c] > 0
+    }
     metrics: dict[str, Any] = {"dice": per_class, "samples": int(dice_count.sum())}
     metrics["mean_dice"] = float(np.mean(list(per_class.values()))) if per_class else None
     if seen.sum() > 0:
         metrics["grade_accuracy"] = float(correct.sum() / seen.sum())
-        metrics["grade_accuracy_per_grade"] = {"ABCD"[g]: float(correct[g] / seen[g]) for g in range(grades) if seen[g] > 0}
+        metrics["grade_accuracy_per_grade"] = {
+            "ABCD"[g]: float(correct[g] / seen[g]) for g in range(grades) if seen[g] > 0
+        }
         metrics["graded_samples"] = int(seen.sum())
     return metrics
 
@@ -229,7 +258,9 @@ def _controller_summary(step: Any) -> dict[str, Any]:
 class _Run:
     """State of one run; split out of train() to keep each phase readable."""
 
-    def __init__(self, config: TrainConfig, progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
+    def __init__(
+        self, config: TrainConfig, progress: ProgressCallback | None, cancel: threading.Event | None
+    ) -> None:
         self.config = config
         self.progress = progress
         self.cancel = cancel
@@ -242,12 +273,16 @@ class _Run:
         _seed_everything(config.seed)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         model_config = load_model_config(config.model, config.model_overrides)
-        self.tokenizer_file = _resolve_tokenizer(config, model_config, self.output_dir) if self.distributed.is_main else None
+        self.tokenizer_file = (
+            _resolve_tokenizer(config, model_config, self.output_dir) if self.distributed.is_main else None
+        )
         if self.distributed.enabled:
             dist.barrier()
             self.tokenizer_file = _resolve_tokenizer(config, model_config, self.output_dir)
         assert self.tokenizer_file is not None
-        tokenizer = PromptTokenizer(self.tokenizer_file, model_config.text.max_length, model_config.text.pad_token)
+        tokenizer = PromptTokenizer(
+            self.tokenizer_file, model_config.text.max_length, model_config.text.pad_token
+        )
         if model_config.text.type == "transformer" and tokenizer.vocab_size > model_config.text.vocab_size:
             raise ValueError(
                 f"tokenizer {self.tokenizer_file} has {tokenizer.vocab_size} tokens, more than the model's "
@@ -282,21 +317,41 @@ class _Run:
         config, data = self.config, self.config.data
         train, held_out = load_training_samples(config)
         preprocessing = self.model_config.preprocessing
-        self.train_set = PromptSegmentationDataset(train, preprocessing, data.augmentation, config.seed, data.cache_slices)
+        self.train_set = PromptSegmentationDataset(
+            train, preprocessing, data.augmentation, config.seed, data.cache_slices
+        )
         weights = grade_balancing_weights(train) if data.balance_grades else np.ones(len(train))
         self.sampler = BalancedEpochSampler(
-            weights, data.samples_per_epoch or len(train), config.seed, self.distributed.rank, self.distributed.world_size
+            weights,
+            data.samples_per_epoch or len(train),
+            config.seed,
+            self.distributed.rank,
+            self.distributed.world_size,
         )
         collate = PromptCollator(tokenizer)
-        loader_options: dict[str, Any] = {"num_workers": data.num_workers, "collate_fn": collate, "pin_memory": self.device.type == "cuda"}
+        loader_options: dict[str, Any] = {
+            "num_workers": data.num_workers,
+            "collate_fn": collate,
+            "pin_memory": self.device.type == "cuda",
+        }
         if data.num_workers > 0:
             loader_options["persistent_workers"] = True
-        self.train_loader = DataLoader(self.train_set, batch_size=config.batch_size, sampler=self.sampler, drop_last=False, **loader_options)
+        self.train_loader = DataLoader(
+            self.train_set,
+            batch_size=config.batch_size,
+            sampler=self.sampler,
+            drop_last=False,
+            **loader_options,
+        )
         self.val_loader: DataLoader | None = None
         if held_out:
             shard = held_out[self.distributed.rank :: self.distributed.world_size]
-            val_set = PromptSegmentationDataset(shard or held_out[:1], preprocessing, None, config.seed, data.cache_slices)
-            self.val_loader = DataLoader(val_set, batch_size=config.batch_size, shuffle=False, **loader_options)
+            val_set = PromptSegmentationDataset(
+                shard or held_out[:1], preprocessing, None, config.seed, data.cache_slices
+            )
+            self.val_loader = DataLoader(
+                val_set, batch_size=config.batch_size, shuffle=False, **loader_options
+            )
         self.steps_per_epoch = len(self.train_loader)
         self.total_steps = self.steps_per_epoch * config.epochs
         if self.distributed.is_main:
@@ -359,7 +414,14 @@ class _Run:
         if state.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(state["scaler"])
         self.last_checkpoint = loaded.path
-        self._emit({"event": "resumed", "checkpoint": loaded.path.name, "epoch": self.epoch, "global_step": self.global_step})
+        self._emit(
+            {
+                "event": "resumed",
+                "checkpoint": loaded.path.name,
+                "epoch": self.epoch,
+                "global_step": self.global_step,
+            }
+        )
         return True
 
     def save_best(self, metrics: dict[str, Any]) -> None:
@@ -375,7 +437,12 @@ class _Run:
             "train_config": self.config.to_dict(),
         }
         assert self.tokenizer_file is not None
-        save_model_folder(self.output_dir / "best", self.model.state_dict(), metadata, {"tokenizer.json": self.tokenizer_file})
+        save_model_folder(
+            self.output_dir / "best",
+            self.model.state_dict(),
+            metadata,
+            {"tokenizer.json": self.tokenizer_file},
+        )
 
     # -- progress ----------------------------------------------------------------------------
     def _emit(self, event: dict[str, Any]) -> None:
@@ -393,7 +460,9 @@ class _Run:
         per_step = (time.monotonic() - self.started) / steps_done_this_run
         remaining = max(self.total_steps - self.global_step, 0) * per_step
         if self.config.max_minutes is not None:
-            budget_left = self.config.max_minutes * 60 - (self.elapsed_before + time.monotonic() - self.started)
+            budget_left = self.config.max_minutes * 60 - (
+                self.elapsed_before + time.monotonic() - self.started
+            )
             remaining = min(remaining, max(budget_left, 0.0))
         return round(remaining, 1)
 
@@ -424,7 +493,9 @@ class _Run:
         best_dir = self.output_dir / "best"
         if self.val_loader is None and self.distributed.is_main and self.global_step > 0:
             self.save_best({})
-        pack_dir = self._export() if stopped in ("completed", "early_stopping", "time_budget", "max_steps") else None
+        pack_dir = (
+            self._export() if stopped in ("completed", "early_stopping", "time_budget", "max_steps") else None
+        )
         self._emit(
             {
                 "event": "finished",
@@ -468,7 +539,10 @@ class _Run:
             if config.max_steps is not None and self.global_step >= config.max_steps:
                 self.save()
                 return "max_steps"
-            if config.max_minutes is not None and self.elapsed_before + time.monotonic() - self.started > config.max_minutes * 60:
+            if (
+                config.max_minutes is not None
+                and self.elapsed_before + time.monotonic() - self.started > config.max_minutes * 60
+            ):
                 self.save()
                 return "time_budget"
             if config.checkpoint_every_steps and self.global_step % config.checkpoint_every_steps == 0:
@@ -482,7 +556,9 @@ class _Run:
             group["lr"] = lr
         autocast = torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
         with autocast:
-            out = self.module(batch["image"], batch["input_ids"], batch["attention_mask"], batch["content_mask"])
+            out = self.module(
+                batch["image"], batch["input_ids"], batch["attention_mask"], batch["content_mask"]
+            )
         segmentation = self.loss(out.mask_logits.float(), batch["mask"], batch["class_index"])
         grade = _grade_loss(out.grade_logits, batch["grade"])
         total = segmentation + config.grade_loss_weight * grade
@@ -514,7 +590,10 @@ class _Run:
         controller = None
         if isinstance(self.loss, AdaptivePIDTverskyLoss):
             controller = _controller_summary(self.loss.end_epoch(self.distributed.all_reduce_sum))
-        metrics = evaluate(self.module, self.val_loader, self.device, self.distributed) if self.val_loader else {}
+        # The bare model: DDP forward broadcasts buffers, and ranks may hold different numbers of batches.
+        metrics = (
+            evaluate(self.model, self.val_loader, self.device, self.distributed) if self.val_loader else {}
+        )
         self.epoch += 1
         self.step_in_epoch = 0
         metric = selection_metric(metrics) if metrics else None
@@ -551,10 +630,18 @@ class _Run:
             return None
         from training.export import export_model_pack
 
-        return export_model_pack(self.output_dir / "best", Path(export.pack_dir), export.pack_name, export.pack_version, export.opset)
+        return export_model_pack(
+            self.output_dir / "best",
+            Path(export.pack_dir),
+            export.pack_name,
+            export.pack_version,
+            export.opset,
+        )
 
 
-def train(config: TrainConfig, progress: ProgressCallback | None = None, cancel: threading.Event | None = None) -> TrainResult:
+def train(
+    config: TrainConfig, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+) -> TrainResult:
     """Train (or resume) the model a TrainConfig describes; see TrainResult for what comes back.
 
     progress: called on the main process with dict events ('started', 'step', 'epoch', 'resumed',
