@@ -139,6 +139,15 @@ def test_class_weight_pid_follows_the_dice_gap():
     assert step.weights == pytest.approx([0.4, 0.6])
 
 
+def test_warmup_epochs_hold_the_controller():
+    loss = _pid(warmup_epochs=2)
+    for _ in range(2):
+        _feed(loss, 10, 0, 90)
+        assert loss.end_epoch().beta == pytest.approx([0.5])
+    _feed(loss, 60, 20, 40)
+    assert loss.end_epoch().beta == pytest.approx([0.59])  # as the first update without warm-up
+
+
 def test_hard_counts_threshold_the_probabilities():
     loss = AdaptivePIDTverskyLoss(num_classes=1, activation="none", count_mode="hard").train()
     p = torch.tensor([[[0.9, 0.6, 0.4, 0.2]]])

@@ -65,7 +65,9 @@ def test_resume_after_an_interruption_gives_the_same_model(fake_synthetic_root, 
     assert set(epoch["controller"]["beta"]) >= {"dural sac", "vertebra"}
     assert "dice" in epoch["validation"] and epoch["eta_s"] is not None
     step = next(e for e in events if e["event"] == "step")
-    assert {"epoch", "step", "loss", "segmentation_loss", "grade_loss", "eta_s"} <= set(step)
+    assert {"epoch", "step", "loss", "segmentation_loss", "grade_loss", "explanation_loss", "eta_s"} <= set(
+        step
+    )
     # Stopped in the middle of the first epoch (as a kill after a checkpoint would), then resumed.
     first = train(TrainConfig.from_dict(_config(fake_synthetic_root, str(tmp_path / "b"), max_steps=3)))
     assert first.stopped_reason == "max_steps"
@@ -125,6 +127,14 @@ def test_cli_prints_json_lines_and_explains_missing_torch(fake_synthetic_root, t
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[0]["event"] == "started" and lines[-1]["event"] == "finished"
     assert (tmp_path / "out" / "best" / "model.json").is_file()  # output_dir is relative to the config file
+    from training.trainer.evaluation import main as evaluation_main
+
+    args = ["--model-dir", str(tmp_path / "out" / "best"), "--synthetic-root", str(fake_synthetic_root)]
+    assert evaluation_main([*args, "--held-out-of", str(tmp_path / "out")]) == 0
+    held_out = json.loads(capsys.readouterr().out)
+    assert evaluation_main(args) == 0
+    everything = json.loads(capsys.readouterr().out)
+    assert 0 < held_out["samples"] < everything["samples"] and "grade_accuracy" in everything
     assert train_cli.main(["--config", str(tmp_path / "missing.json")]) == 7
     assert "training config not found" in capsys.readouterr().err
     monkeypatch.setattr(train_cli, "training_available", lambda: False)
@@ -141,7 +151,13 @@ def _environment() -> dict[str, str]:
 def _run_in_own_group(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
     """Run a command; on timeout kill its whole process group (torchrun workers included)."""
     process = subprocess.Popen(
-        command, cwd=REPO, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        command,
+        cwd=REPO,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         stdout, stderr = process.communicate(timeout=timeout)

@@ -66,7 +66,8 @@ def model_card(
         "the projected prompt tokens; residual + LayerNorm + MLP.",
         "- Decoder: progressive upsampling with conv-stem skip features to a full-resolution mask logit.",
         "- Grade head: attention pooling of the fused tokens -> Schizas A-D.",
-        "- Explanation: cross-attention of the last block, mean over heads, weighted by the prompt's content tokens.",
+        "- Explanation: cross-attention of the last block, mean over heads, weighted by the prompt's content tokens"
+        f" (attention grounded on the target masks during training, weight {train_config.get('explanation_loss_weight', 0)}).",
         f"- Parameters: {parameters:,}.",
         f"- Input: {prep['sagittal']['input_size'][0]}x{prep['sagittal']['input_size'][1]} px; sagittal "
         f"{prep['sagittal']['target_spacing_mm']} mm/px, axial {prep['axial']['target_spacing_mm']} mm/px; "
@@ -88,7 +89,9 @@ def model_card(
         "- Trained on few real patients (SPIDER, one vendor family) and on synthetic studies: performance on other "
         "scanners, field strengths, sequences and post-operative spines is unknown.",
         "- SPIDER slices are 8-bit resized exports: their pixel spacing is approximate, so sagittal sizes in mm are too.",
-        "- Schizas grades are learned from synthetic studies only; real-world grade accuracy is not established.",
+        "- Schizas grades are learned from synthetic studies only; real-world grade accuracy is not established."
+        if data.get("synthetic_roots")
+        else "- No graded data was used: the grade head of this pack is untrained and its output is meaningless.",
         "- Not for use without review: every mask, grade and measurement must be checked by a radiologist.",
         "",
         f"Exported by LSS Desktop engine {__version__}.",

@@ -19,7 +19,9 @@ Optionally a second PID moves the class weights from the Dice gap to the mean Di
 
     w_c = clamp(w0_c + Kp_w gap_c + Ki_w J_c + Kd_w (gap_c - gap_c(t-1)), w_min, w_max)
 
-A class with no pixels (TP + FP + FN = 0) in an epoch keeps its state. The controller state is made
+A class with no pixels (TP + FP + FN = 0) in an epoch keeps its state. During the first
+`warmup_epochs` epochs the counts are discarded and nothing moves (0 = the formulation as written):
+an untrained model's first errors would otherwise saturate the integral for many epochs. The controller state is made
 of buffers (so it is in `state_dict()`) and is also available as JSON (`controller_state()`).
 """
 
@@ -96,7 +98,10 @@ class AdaptivePIDTverskyLoss(nn.Module):
         integral_limit: I_max.
         beta_range: (beta_min, beta_max).
         error_target: e_target (0: balanced under- and over-segmentation).
-        count_mode: accumulate 'soft' counts (probabilities) or 'hard' ones (p > 0.5) for the controller.
+        count_mode: accumulate 'hard' counts (p > 0.5) or 'soft' ones (probabilities) for the controller.
+            Hard is the default: the many low background probabilities add up to a soft FP mass that
+            reads as over-segmentation and drove beta to beta_min on SPIDER.
+        warmup_epochs: epochs at the start during which the controllers do not move.
         class_weights: initial w0_c (K,), default uniform; normalised in the loss.
         weight_gains: gains of the optional class-weight PID (None: weights stay w0).
     Shapes: input logits (B, C, *spatial); target (B, C, *spatial) binary/one-hot or (B, 1, *) labels
@@ -129,9 +134,10 @@ class AdaptivePIDTverskyLoss(nn.Module):
         integral_limit: float = 2.0,
         beta_range: tuple[float, float] = (0.3, 0.9),
         error_target: float = 0.0,
-        count_mode: CountMode = "soft",
+        count_mode: CountMode = "hard",
         class_weights: Sequence[float] | None = None,
         weight_gains: PIDGains | None = None,
+        warmup_epochs: int = 0,
     ) -> None:
         super().__init__()
         validate_activation(activation, include_background)
@@ -146,6 +152,8 @@ class AdaptivePIDTverskyLoss(nn.Module):
             raise ValueError(f"beta_range must satisfy 0 <= min <= max <= 1, got {beta_range}")
         if not beta_min <= beta_0 <= beta_max:
             raise ValueError(f"beta_0 = {beta_0} lies outside beta_range {beta_range}")
+        if warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
         if count_mode not in ("soft", "hard"):
             raise ValueError(f"count_mode must be 'soft' or 'hard', got {count_mode!r}")
         weights0 = (
@@ -165,6 +173,7 @@ class AdaptivePIDTverskyLoss(nn.Module):
         self.error_target = error_target
         self.count_mode: CountMode = count_mode
         self.weight_gains = weight_gains
+        self.warmup_epochs = warmup_epochs
         self.register_buffer("beta", torch.full((num_classes,), float(beta_0)))
         self.register_buffer("integral", torch.zeros(num_classes, dtype=torch.float64))
         self.register_buffer("last_error", torch.zeros(num_classes, dtype=torch.float64))
@@ -239,6 +248,8 @@ class AdaptivePIDTverskyLoss(nn.Module):
             counts = all_reduce(counts)
         tp, fp, fn = counts[0], counts[1], counts[2]
         seen = (tp + fp + fn) > 0
+        if int(self.epochs_completed) < self.warmup_epochs:
+            seen = torch.zeros_like(seen)
         fnr = torch.where(fn + tp > 0, fn / (fn + tp).clamp_min(1e-12), torch.zeros_like(tp))
         fdr = torch.where(fp + tp > 0, fp / (fp + tp).clamp_min(1e-12), torch.zeros_like(tp))
         error = fnr - fdr - self.error_target

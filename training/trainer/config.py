@@ -77,6 +77,10 @@ class TrainConfig:
     plus notes_csv; ignored for open_clip text towers, which bring theirs).
     loss: one of training.losses.LOSS_NAMES; loss_options: its constructor options.
     grade_loss_weight: weight of the grade cross-entropy against the segmentation loss.
+    explanation_loss_weight: weight of the attention grounding term, a binary cross-entropy between
+    the explanation map (each patch's cross-attention share on the prompt's words) and the share of
+    the patch covered by the target mask; without it one prompt's few tokens get uniform attention
+    and the map is flat (0: off).
     epochs, batch_size (per process), learning_rate (AdamW, peak), weight_decay, warmup_steps,
     min_learning_rate (cosine floor), gradient_clip (max norm, 0: off).
     seed: all random draws. device: 'auto' (CUDA when present), 'cpu' or 'cuda'. amp: mixed
@@ -96,6 +100,7 @@ class TrainConfig:
     loss: str = "pid_tversky"
     loss_options: dict[str, Any] = field(default_factory=dict)
     grade_loss_weight: float = 0.5
+    explanation_loss_weight: float = 0.1
     epochs: int = 30
     batch_size: int = 8
     learning_rate: float = 3e-4

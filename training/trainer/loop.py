@@ -185,6 +185,12 @@ def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     }
 
 
+def _explanation_loss(explanation: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """BCE between the explanation (B, gh, gw) in [0, 1] and the mask's coverage of each patch."""
+    coverage = F.adaptive_avg_pool2d(mask.float(), explanation.shape[-2:])[:, 0]
+    return F.binary_cross_entropy(explanation.float().clamp(1e-6, 1 - 1e-6), coverage)
+
+
 def _grade_loss(grade_logits: torch.Tensor, grades: torch.Tensor) -> torch.Tensor:
     graded = grades != UNKNOWN_GRADE
     if not bool(graded.any()):
@@ -561,7 +567,8 @@ class _Run:
             )
         segmentation = self.loss(out.mask_logits.float(), batch["mask"], batch["class_index"])
         grade = _grade_loss(out.grade_logits, batch["grade"])
-        total = segmentation + config.grade_loss_weight * grade
+        explanation = _explanation_loss(out.explanation, batch["mask"])
+        total = segmentation + config.grade_loss_weight * grade + config.explanation_loss_weight * explanation
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         if config.gradient_clip > 0:
@@ -581,6 +588,7 @@ class _Run:
                     "loss": round(total.item(), 5),
                     "segmentation_loss": round(segmentation.item(), 5),
                     "grade_loss": round(grade.item(), 5),
+                    "explanation_loss": round(explanation.item(), 5),
                     "learning_rate": lr,
                     "eta_s": self._eta_s(self._steps_this_run + 1),
                 }
