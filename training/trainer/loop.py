@@ -187,7 +187,8 @@ def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 
 def _explanation_loss(explanation: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """BCE between the explanation (B, gh, gw) in [0, 1] and the mask's coverage of each patch."""
-    coverage = F.adaptive_avg_pool2d(mask.float(), explanation.shape[-2:])[:, 0]
+    rows, cols = explanation.shape[-2:]
+    coverage = F.adaptive_avg_pool2d(mask.float(), (int(rows), int(cols)))[:, 0]
     return F.binary_cross_entropy(explanation.float().clamp(1e-6, 1 - 1e-6), coverage)
 
 
