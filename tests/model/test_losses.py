@@ -156,6 +156,28 @@ def test_hard_counts_threshold_the_probabilities():
     assert loss.epoch_counts[:, 0].tolist() == [1.0, 1.0, 1.0]
 
 
+def test_hard_counts_match_thresholded_counts_in_both_layouts():
+    from training.losses.confusion import confusion_counts
+
+    torch.manual_seed(3)
+    logits = torch.randn(3, 4, 10, 10)
+    labels = torch.randint(0, 4, (3, 1, 10, 10))
+    loss = AdaptivePIDTverskyLoss(num_classes=3, activation="softmax", include_background=False).train()
+    loss(logits, labels)
+    one_hot = torch.nn.functional.one_hot(labels[:, 0], 4).movedim(-1, 1).float()
+    expected = confusion_counts((torch.softmax(logits, 1) > 0.5).float(), one_hot, include_background=False)
+    assert loss.epoch_counts.float().tolist() == torch.stack([expected.tp, expected.fp, expected.fn]).tolist()
+    prompted = AdaptivePIDTverskyLoss(num_classes=3).train()
+    logits1, target1 = torch.randn(4, 1, 6, 6), (torch.rand(4, 1, 6, 6) > 0.5).float()
+    classes = torch.tensor([2, 0, 2, 1])
+    prompted(logits1, target1, classes)
+    expected = confusion_counts((torch.sigmoid(logits1) > 0.5).float(), target1, classes, 3)
+    assert (
+        prompted.epoch_counts.float().tolist()
+        == torch.stack([expected.tp, expected.fp, expected.fn]).tolist()
+    )
+
+
 def test_evaluation_mode_does_not_accumulate_and_gradients_flow():
     loss = AdaptivePIDTverskyLoss(num_classes=1)
     logits = torch.randn(2, 1, 8, 8, requires_grad=True)

@@ -18,7 +18,9 @@ from training.text.tokenizer_training import SPECIAL_TOKENS, train_prompt_tokeni
 def _inputs(tokenizer: PromptTokenizer, texts: list[str], size: int = 64):
     tokens = tokenizer.encode(texts)
     image = torch.rand(len(texts), 1, size, size, generator=torch.Generator().manual_seed(0))
-    return image, *(torch.from_numpy(x) for x in (tokens.input_ids, tokens.attention_mask, tokens.content_mask))
+    return image, *(
+        torch.from_numpy(x) for x in (tokens.input_ids, tokens.attention_mask, tokens.content_mask)
+    )
 
 
 def test_registry_lists_the_architectures_and_reports_their_size():
@@ -32,7 +34,10 @@ def test_registry_lists_the_architectures_and_reports_their_size():
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         create_model("nope")
     with pytest.raises(ValueError, match="not a multiple of the patch size"):
-        load_model_config("lss-vit-tiny", {"preprocessing": {"sagittal": {"input_size": [60, 60]}, "axial": {"input_size": [60, 60]}}})
+        load_model_config(
+            "lss-vit-tiny",
+            {"preprocessing": {"sagittal": {"input_size": [60, 60]}, "axial": {"input_size": [60, 60]}}},
+        )
     with pytest.raises(ValueError, match="needs 4 stem and decoder channel entries"):
         load_model_config("lss-vit-tiny", {"decoder": {"stem_channels": [8, 8]}})
 
@@ -45,7 +50,12 @@ def test_outputs_padding_and_explanation(prompt_tokenizer_file):
     image, ids, mask, content = _inputs(tokenizer, ["dural sac at L4-L5", "vertebra"])
     with torch.no_grad():
         out = model(image, ids, mask, content)
-        alone = model(image[1:], ids[1:, : int(mask[1].sum())], mask[1:, : int(mask[1].sum())], content[1:, : int(mask[1].sum())])
+        alone = model(
+            image[1:],
+            ids[1:, : int(mask[1].sum())],
+            mask[1:, : int(mask[1].sum())],
+            content[1:, : int(mask[1].sum())],
+        )
     assert out.mask_logits.shape == (2, 1, 64, 64) and out.grade_logits.shape == (2, 4)
     assert out.explanation.shape == (2, 4, 4)
     assert float(out.explanation.min()) >= 0.0 and float(out.explanation.max()) <= 1.0
@@ -56,7 +66,9 @@ def test_outputs_padding_and_explanation(prompt_tokenizer_file):
 
 def test_prompt_tokenizer_is_trained_on_the_corpus_and_notes(tmp_path):
     notes = tmp_path / "notes.csv"
-    notes.write_text('patient_id,clinicians_notes\n1,"Severe thecal sac compression at L4-L5 by a disc bulge."\n')
+    notes.write_text(
+        'patient_id,clinicians_notes\n1,"Severe thecal sac compression at L4-L5 by a disc bulge."\n'
+    )
     path = train_prompt_tokenizer(tmp_path / "tokenizer.json", notes, vocab_size=400)
     tokenizer = PromptTokenizer(path, 32, "[PAD]")
     batch = tokenizer.encode([p.text for p in prompt_vocabulary()] + ["thecal sac compression"])
@@ -80,11 +92,17 @@ def test_biomedclip_from_a_local_hub_folder_trains_and_exports(tmp_path, monkeyp
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     local_dir, bert_dir = write_tiny_biomedclip(tmp_path)
-    assert {"open_clip_config.json", "open_clip_pytorch_model.bin", "tokenizer.json"} <= {p.name for p in local_dir.iterdir()}
-    assert json.loads((local_dir / "open_clip_config.json").read_text())["model_cfg"]["text_cfg"]["hf_model_name"].startswith("microsoft/")
+    assert {"open_clip_config.json", "open_clip_pytorch_model.bin", "tokenizer.json"} <= {
+        p.name for p in local_dir.iterdir()
+    }
+    assert json.loads((local_dir / "open_clip_config.json").read_text())["model_cfg"]["text_cfg"][
+        "hf_model_name"
+    ].startswith("microsoft/")
     size = {"input_size": [64, 64]}
-    overrides = {"open_clip": {"local_dir": str(local_dir), "text_config_dir": str(bert_dir), "freeze_text": False},
-                 "preprocessing": {"sagittal": size, "axial": size}}
+    overrides = {
+        "open_clip": {"local_dir": str(local_dir), "text_config_dir": str(bert_dir), "freeze_text": False},
+        "preprocessing": {"sagittal": size, "axial": size},
+    }
     with pytest.raises(ValueError, match="text_config_dir"):
         create_model("lss-biomedclip", {**overrides, "open_clip": {"local_dir": str(local_dir)}})
     model, _ = create_model("lss-biomedclip", overrides)
@@ -108,7 +126,9 @@ def test_biomedclip_from_a_local_hub_folder_trains_and_exports(tmp_path, monkeyp
     from training.trainer.checkpoints import save_model_folder
 
     metadata = {"model_config": model.config.to_dict(), "tokenizer_file": "tokenizer.json"}
-    save_model_folder(tmp_path / "best", model.state_dict(), metadata, {"tokenizer.json": local_dir / "tokenizer.json"})
+    save_model_folder(
+        tmp_path / "best", model.state_dict(), metadata, {"tokenizer.json": local_dir / "tokenizer.json"}
+    )
     pack = export_model_pack(tmp_path / "best", tmp_path / "pack", "biomedclip-test", "0.0.1")
     parity = json.loads((pack / "config.json").read_text())["parity_max_abs_diff"]
     print("\nBiomedCLIP tiny pack, ONNX Runtime vs torch:", parity)

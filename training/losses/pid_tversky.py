@@ -224,14 +224,32 @@ class AdaptivePIDTverskyLoss(nn.Module):
         class_index: torch.Tensor | None,
     ) -> None:
         if self.count_mode == "hard":
-            counts = confusion_counts(
-                (probabilities > 0.5).float(),
-                target,
-                class_index,
-                self._index_classes(class_index),
-                self.include_background,
-            )
+            counts = self._hard_counts(counts, probabilities, target, class_index)
         self.epoch_counts += torch.stack([counts.tp, counts.fp, counts.fn]).detach().to(self.epoch_counts)
+
+    def _hard_counts(
+        self,
+        soft: ConfusionCounts,
+        probabilities: torch.Tensor,
+        target: torch.Tensor,
+        class_index: torch.Tensor | None,
+    ) -> ConfusionCounts:
+        """Counts of the thresholded prediction (p > 0.5); the target total TP + FN is the soft one
+        (targets are binary), so only two boolean reductions are added to the step."""
+        predicted = probabilities.detach() > 0.5
+        if not self.include_background:
+            predicted, target = predicted[:, 1:], target[:, 1:]
+        tp_bc = (predicted & (target > 0.5)).flatten(2).sum(-1).to(soft.tp.dtype)
+        predicted_bc = predicted.flatten(2).sum(-1).to(soft.tp.dtype)
+        if class_index is not None:
+            zeros = torch.zeros_like(soft.tp)
+            tp = zeros.index_add(0, class_index.long(), tp_bc[:, 0])
+            predicted_total = zeros.index_add(0, class_index.long(), predicted_bc[:, 0])
+        else:
+            tp, predicted_total = tp_bc.sum(0), predicted_bc.sum(0)
+        return ConfusionCounts(
+            tp=tp, fp=predicted_total - tp, fn=soft.tp + soft.fn - tp, present=soft.present
+        )
 
     def reset_epoch_counts(self) -> None:
         """Forget the counts accumulated since the last update (e.g. after a resumed partial epoch)."""
