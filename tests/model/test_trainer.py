@@ -111,6 +111,17 @@ def test_cancel_saves_a_checkpoint_and_early_stopping_stops(fake_synthetic_root,
     assert result.stopped_reason == "early_stopping" and result.epochs_completed == 2
 
 
+def test_the_shipped_recipes_are_valid_configs():
+    for name in ("lss-default", "spider-smoke"):
+        config = TrainConfig.from_file(REPO / "training" / "recipes" / f"{name}.json")
+        assert config.data.spider_root is not None and config.data.spider_root.endswith("spider-sagittal")
+        assert config.loss == "pid_tversky" and config.loss_options["count_mode"] == "hard"
+    assert (
+        TrainConfig.from_file(REPO / "training" / "recipes" / "lss-default.json").export.pack_name
+        == "lss-default"
+    )
+
+
 def test_config_errors_name_the_field(tmp_path):
     with pytest.raises(ValueError, match="loss must be one of"):
         TrainConfig.from_dict({"output_dir": "x", "loss": "l1", "data": {"spider_root": "s"}})
