@@ -10,7 +10,6 @@ checkpoint intact.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-logger = logging.getLogger(__name__)
 
 LATEST = "LATEST"
 

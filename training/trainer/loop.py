@@ -8,7 +8,6 @@ from the last atomic checkpoint; early stopping on the validation metric; progre
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import random
@@ -52,7 +51,6 @@ from training.trainer.checkpoints import (
 )
 from training.trainer.config import TrainConfig
 
-logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 STRUCTURE_NAMES: tuple[str, ...] = tuple(s.value for s in STRUCTURE_CLASSES)
