@@ -51,7 +51,6 @@ from training.trainer.checkpoints import (
 )
 from training.trainer.config import TrainConfig
 
-
 ProgressCallback = Callable[[dict[str, Any]], None]
 STRUCTURE_NAMES: tuple[str, ...] = tuple(s.value for s in STRUCTURE_CLASSES)
 
