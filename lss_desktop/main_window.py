@@ -170,7 +170,7 @@ class MainWindow(QMainWindow):
         )
         self.tabifyDockWidget(self.series_dock, self.worklist_dock)
         self.series_dock.raise_()
-        self.resizeDocks([self.series_dock], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.series_dock], [270], Qt.Orientation.Horizontal)
         self.resizeDocks([self.series_dock, self.overlay_dock], [560, 260], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:

@@ -52,6 +52,7 @@ _CAMERA_DISTANCE = 1000.0
 _FIT_MARGIN = 1.02
 _LABEL_GRAB_RADIUS_PX = 12.0  # logical pixels around a level marker that start a drag
 _ZOOM_STEP = 1.15
+_FOLLOW_DELAY_MS = 30
 _LABEL_COLOUR = (0.55, 0.85, 1.0)
 _SELECTED_LABEL_COLOUR = (1.0, 0.78, 0.2)
 _TEXT_COLOUR = (0.86, 0.88, 0.9)
@@ -160,7 +161,6 @@ class SliceView(QVTKRenderWindowInteractor):
 
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
-        self._render_timer.setInterval(0)
         self._render_timer.timeout.connect(self.render_now)
 
         events = session.events
@@ -208,14 +208,19 @@ class SliceView(QVTKRenderWindowInteractor):
 
     def _mark_dirty(self, *parts: str) -> None:
         self._dirty.update(parts)
-        self.request_render()
+        # Another view's cross-reference line may lag a frame: while the user scrolls that view,
+        # this one redraws at most every _FOLLOW_DELAY_MS instead of on every step.
+        self.request_render(_FOLLOW_DELAY_MS if self._dirty <= {"lines"} else 0)
 
     # ---- rendering -----------------------------------------------------------------------
 
-    def request_render(self) -> None:
-        """Schedule one render on the next event-loop turn; many requests make one render."""
-        if not self._closed and not self._render_timer.isActive():
-            self._render_timer.start()
+    def request_render(self, delay_ms: int = 0) -> None:
+        """Schedule one render within `delay_ms`; many requests make one render."""
+        if self._closed:
+            return
+        timer = self._render_timer
+        if not timer.isActive() or timer.remainingTime() > delay_ms:
+            timer.start(delay_ms)
 
     def render_now(self) -> None:
         """Apply pending state changes and render immediately."""
