@@ -47,9 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def analysis_available() -> bool:
-    """Whether this build has the engine's analysis API the --analyze switch drives."""
-    return importlib.util.find_spec("engine.analysis") is not None
+def analysis_unavailable_reason() -> str | None:
+    """Why --analyze cannot run in this build, or None when it can."""
+    if importlib.util.find_spec("engine.analysis") is None:
+        return "the analysis engine (engine.analysis) is not installed"
+    return "this version of the desktop app does not run analyses yet"
 
 
 class ScreenshotJob(QObject):
@@ -61,6 +63,7 @@ class ScreenshotJob(QObject):
         self.window = window
         self.path = path
         self.exit_code = ExitCode.FAILURE
+        self.timeout_s = timeout_s
         self._opened = False
         window.study_opened.connect(self._on_opened)
         window.study_open_failed.connect(self._on_failed)
@@ -117,10 +120,11 @@ def main(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if args.analyze and not analysis_available():
+    reason = analysis_unavailable_reason() if args.analyze else None
+    if reason is not None:
         print(
-            "lss-desktop: --analyze is not available in this build: the analysis engine "
-            "(engine.analysis) is not installed. Open the study without --analyze.",
+            f"lss-desktop: --analyze is not available in this build: {reason}. "
+            "Open the study without --analyze.",
             file=sys.stderr,
         )
         return int(ExitCode.USAGE)

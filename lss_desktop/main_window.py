@@ -7,13 +7,16 @@ import logging
 import time
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenuBar,
     QMessageBox,
     QProgressBar,
     QSplitter,
@@ -29,7 +32,7 @@ from lss_desktop.background import BackgroundTask, TaskContext, TaskRunner
 from lss_desktop.hanging_protocol import ViewSlot
 from lss_desktop.load_report_dialog import LoadReportDialog, load_report_summary
 from lss_desktop.overlay_panel import OverlayPanel
-from lss_desktop.recent_studies import RecentStudies, RecentStudy
+from lss_desktop.recent_studies import MemoryRecentStudies, RecentStudies, RecentStudy
 from lss_desktop.series_browser import SeriesBrowser
 from lss_desktop.session import ViewChange, ViewerSession
 from lss_desktop.slice_view import SliceView
@@ -51,22 +54,6 @@ logger = logging.getLogger(__name__)
 DEMO_SEED = 0
 
 
-class _MemoryRecentStudies:
-    """A RecentStudies that forgets on exit (used when the caller gives none)."""
-
-    def __init__(self) -> None:
-        self._entries: list[RecentStudy] = []
-
-    def entries(self) -> list[RecentStudy]:
-        return list(self._entries)
-
-    def remember(self, entry: RecentStudy) -> None:
-        self._entries = [entry, *[e for e in self._entries if e.folder != entry.folder]]
-
-    def forget(self, folder: str) -> None:
-        self._entries = [e for e in self._entries if e.folder != folder]
-
-
 class MainWindow(QMainWindow):
     study_opened = Signal(object)  # Study
     study_open_failed = Signal(str, int)  # message, ExitCode
@@ -84,7 +71,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.session = session if session is not None else ViewerSession()
         self.study_loader = study_loader
-        self.recent_studies = recent_studies if recent_studies is not None else _MemoryRecentStudies()
+        self.recent_studies = recent_studies if recent_studies is not None else MemoryRecentStudies()
         self.show_dialogs = show_dialogs
         self.demo_folder = demo_folder
         self.runner = TaskRunner(self)
@@ -117,11 +104,26 @@ class MainWindow(QMainWindow):
     # ---- construction --------------------------------------------------------------------
 
     def _build_views(self) -> None:
-        self.banner = QLabel(
-            f"{engine.INTENDED_USE}   ·   LSS Desktop {engine.__version__}   ·   Model: none active"
-        )
+        self.banner = QLabel(engine.INTENDED_USE)
         self.banner.setObjectName("intendedUseBanner")
         self.banner.setWordWrap(True)
+        self.banner_version = QLabel(f"LSS Desktop {engine.__version__}  ·  Model: none active")
+        self.banner_version.setObjectName("intendedUseBanner")
+        banner_strip = QWidget()
+        banner_layout = QHBoxLayout(banner_strip)
+        banner_layout.setContentsMargins(0, 0, 0, 0)
+        banner_layout.setSpacing(0)
+        banner_layout.addWidget(self.banner, 1)
+        banner_layout.addWidget(self.banner_version)
+        # Above toolbars and docks, across the whole window: the intended use is always in sight.
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(0)
+        self.menu_bar = QMenuBar()
+        top_layout.addWidget(self.menu_bar)
+        top_layout.addWidget(banner_strip)
+        self.setMenuWidget(top)
         self.panels: dict[ViewSlot, ViewPanel] = {}
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setChildrenCollapsible(False)
@@ -133,11 +135,11 @@ class MainWindow(QMainWindow):
             self.panels[slot] = panel
             self.splitter.addWidget(panel)
         self.panels[ViewSlot.RIGHT].hide()
+        self.panels[ViewSlot.LEFT].set_active(True)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
@@ -190,7 +192,7 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.version_label)
 
     def _build_actions(self) -> None:
-        menu = self.menuBar()
+        menu = self.menu_bar
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
@@ -407,12 +409,12 @@ class MainWindow(QMainWindow):
     def _start_thumbnail(self, study: Study, series: Series) -> None:
         cache = self.session.pixels
 
-        def make(context: TaskContext) -> object:
+        def make(context: TaskContext) -> np.ndarray | None:
             return None if context.cancel.is_set() else series_thumbnail(series, cache)
 
-        def done(pixels: object) -> None:
+        def done(pixels: np.ndarray | None) -> None:
             if pixels is not None and self.session.study is study:
-                self.series_browser.set_thumbnail(series.series_instance_uid, pixels)  # type: ignore[arg-type]
+                self.series_browser.set_thumbnail(series.series_instance_uid, pixels)
 
         def failed(error: Exception) -> None:
             logger.warning("no thumbnail for a series: %s", error)
@@ -453,6 +455,8 @@ class MainWindow(QMainWindow):
 
     def _on_view_activated(self, slot: ViewSlot) -> None:
         self.active_slot = slot
+        for other, panel in self.panels.items():
+            panel.set_active(other is slot)
 
     def _set_third_view_visible(self, visible: bool) -> None:
         self.panels[ViewSlot.RIGHT].setVisible(visible)
@@ -460,7 +464,7 @@ class MainWindow(QMainWindow):
             if self.session.series_in(ViewSlot.RIGHT) is not None:
                 self.session.show_series(ViewSlot.RIGHT, None)
             if self.active_slot is ViewSlot.RIGHT:
-                self.active_slot = ViewSlot.LEFT
+                self._on_view_activated(ViewSlot.LEFT)
         self.splitter.setSizes([1000] * len(ViewSlot))
 
     def reset_views(self) -> None:

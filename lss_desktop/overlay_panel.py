@@ -4,6 +4,7 @@ structure with its colour, the explanation heat map and the level labels."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -86,7 +87,7 @@ class OverlayPanel(QWidget):
         self._on_findings_changed(session.findings)
         self._sync_from_settings(session.overlay_settings)
 
-    def _change(self, **changes: object) -> None:
+    def _change(self, **changes: Any) -> None:
         if not self._syncing:
             self.session.set_overlay_settings(dataclasses.replace(self.session.overlay_settings, **changes))
 

@@ -54,6 +54,22 @@ class RecentStudies(Protocol):
     def forget(self, folder: str) -> None: ...
 
 
+class MemoryRecentStudies:
+    """RecentStudies that forget on exit (a window given none, tests, the screenshot mode)."""
+
+    def __init__(self) -> None:
+        self._entries: list[RecentStudy] = []
+
+    def entries(self) -> list[RecentStudy]:
+        return list(self._entries)
+
+    def remember(self, entry: RecentStudy) -> None:
+        self._entries = [entry, *[e for e in self._entries if e.folder != entry.folder]]
+
+    def forget(self, folder: str) -> None:
+        self._entries = [e for e in self._entries if e.folder != folder]
+
+
 class SettingsRecentStudies:
     """RecentStudies kept as JSON in a QSettings store, at most `limit` entries."""
 

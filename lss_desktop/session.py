@@ -344,7 +344,8 @@ class ViewerSession:
 
         Emits `level_label_moved(level, position)`; re-deriving findings from it is the engine's job.
         """
-        position = tuple(float(v) for v in np.asarray(position_lps, dtype=np.float64).reshape(3))
+        x, y, z = (float(v) for v in np.asarray(position_lps, dtype=np.float64).reshape(3))
+        position = (x, y, z)
         labels = list(self._level_labels)
         for i, label in enumerate(labels):
             if label.label == level:

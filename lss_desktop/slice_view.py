@@ -53,6 +53,7 @@ _FIT_MARGIN = 1.02
 _LABEL_GRAB_RADIUS_PX = 12.0  # logical pixels around a level marker that start a drag
 _ZOOM_STEP = 1.15
 _FOLLOW_DELAY_MS = 30
+_LABEL_RING_MM = 3.5  # about a third of a lumbar disc's height
 _LABEL_COLOUR = (0.55, 0.85, 1.0)
 _SELECTED_LABEL_COLOUR = (1.0, 0.78, 0.2)
 _TEXT_COLOUR = (0.86, 0.88, 0.9)
@@ -145,8 +146,8 @@ class SliceView(QVTKRenderWindowInteractor):
         self.explanation_actor = vtkImageActor()
         self.explanation_actor.GetProperty().SetInterpolationTypeToLinear()
         self.explanation_actor.VisibilityOff()
-        for actor in (self.image_actor, self.explanation_actor, self.mask_actor):
-            self.renderer.AddViewProp(actor)
+        for image_actor in (self.image_actor, self.explanation_actor, self.mask_actor):
+            self.renderer.AddViewProp(image_actor)
 
         self._line_actors: dict[ViewSlot, vtkActor] = {}
         self._label_markers: list[vtkActor] = []
@@ -340,7 +341,7 @@ class SliceView(QVTKRenderWindowInteractor):
             colour = _SELECTED_LABEL_COLOUR if selected else _LABEL_COLOUR
             ring = vtkRegularPolygonSource()
             ring.SetNumberOfSides(24)
-            ring.SetRadius(2.5 * max(self._spacing))
+            ring.SetRadius(_LABEL_RING_MM)
             ring.GeneratePolygonOff()
             ring.SetCenter(*self._world_xy(*rc), _Z_LEVEL_LABELS)
             mapper = vtkPolyDataMapper()
@@ -356,6 +357,9 @@ class SliceView(QVTKRenderWindowInteractor):
             text.SetInput(placed.level.label)
             text.GetTextProperty().SetJustificationToRight()
             text.GetTextProperty().SetVerticalJustificationToCentered()
+            text.GetTextProperty().SetBackgroundColor(0.0, 0.0, 0.0)
+            text.GetTextProperty().SetBackgroundOpacity(0.55)
+            text.GetTextProperty().SetShadow(False)
             self.renderer.AddViewProp(text)
             self._label_texts.append((text, rc))
 
@@ -428,7 +432,7 @@ class SliceView(QVTKRenderWindowInteractor):
             _place(self.edge_texts[key], x, y, horizontal, vertical)
         _place(self.placeholder_text, width / 2, height / 2, "centered", "centered")
         # Labels sit left of their ring (anterior on a standard sagittal), clear of the canal.
-        offset = 2.5 * max(self._spacing) * self._pixels_per_mm() + 6.0 * self._device_scale()
+        offset = _LABEL_RING_MM * self._pixels_per_mm() + 6.0 * self._device_scale()
         for text, (row, column) in self._label_texts:
             x, y = self._image_to_display(row, column)
             text.GetPositionCoordinate().SetValue(x - offset, y, 0.0)
@@ -633,7 +637,7 @@ class SliceView(QVTKRenderWindowInteractor):
             self.session.scroll(self.slot, -steps)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = event.key()
+        key = Qt.Key(event.key())
         steps = {
             Qt.Key.Key_Down: 1,
             Qt.Key.Key_Right: 1,

@@ -35,7 +35,7 @@ def load_study_with_engine(
 ) -> Study:
     """Load a DICOM folder with `engine.study.load_study`."""
     try:
-        from engine.study import load_study  # type: ignore[attr-defined]
+        from engine.study import load_study
     except ImportError as exc:
         raise ComponentUnavailableError(
             "The DICOM study loader (engine.study.load_study) is not part of this build."
@@ -47,7 +47,7 @@ def load_study_with_engine(
 def is_no_dicom_found(error: BaseException) -> bool:
     """True when `error` is the loader's 'no readable DICOM in this folder' error."""
     try:
-        from engine.study import NoDicomFoundError  # type: ignore[attr-defined]
+        from engine.study import NoDicomFoundError
     except ImportError:
         return False
     return isinstance(error, NoDicomFoundError)
@@ -56,7 +56,7 @@ def is_no_dicom_found(error: BaseException) -> bool:
 def write_demo_study(out_dir: Path, seed: int = 0) -> Path:
     """Write the synthetic demo study (DICOM) into `out_dir` and return the folder to open."""
     try:
-        from engine.synthetic_study import write_study  # type: ignore[import-not-found]
+        from engine.synthetic_study import write_study
     except ImportError as exc:
         raise ComponentUnavailableError(
             "The demo study generator (engine.synthetic_study) is not part of this build."

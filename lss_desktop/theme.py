@@ -49,7 +49,8 @@ QProgressBar { background: #16181b; border: 1px solid #363a42; border-radius: 3p
 QProgressBar::chunk { background: #2f7bc0; }
 QSplitter::handle { background: #2c3037; }
 QFrame#viewHeader { background: #202329; border-bottom: 1px solid #2c3037; }
-QLabel#intendedUseBanner { background: #3a2f12; color: #f3d79a; padding: 4px 10px; border-bottom: 1px solid #5a4a1e; }
+QFrame#viewHeader[active="true"] { background: #2b3545; border-bottom: 1px solid #4a6a90; }
+QLabel#intendedUseBanner { background: #3a2f12; color: #f3d79a; padding: 3px 10px; font-size: 9pt; border-bottom: 1px solid #5a4a1e; }
 QLabel#viewTitle { font-weight: bold; }
 """
 

@@ -4,7 +4,7 @@ reset. Series can also be dropped onto it from the series browser."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from engine.study.model import Study
@@ -31,6 +31,7 @@ class ViewPanel(QFrame):
 
         header = QFrame(self)
         header.setObjectName("viewHeader")
+        self.header = header
         strip = QLabel(header)
         strip.setFixedWidth(4)
         strip.setStyleSheet(f"background: {slot_colour_hex(slot)}; border-radius: 2px;")
@@ -86,6 +87,12 @@ class ViewPanel(QFrame):
             emitter.connect(callback)
         self._on_study_changed(session.study)
 
+    def set_active(self, active: bool) -> None:
+        """Mark the pane that menu and toolbar actions apply to."""
+        self.header.setProperty("active", active)
+        self.header.style().unpolish(self.header)
+        self.header.style().polish(self.header)
+
     def _on_study_changed(self, study: Study | None) -> None:
         self.series_combo.blockSignals(True)
         self.series_combo.clear()
@@ -117,7 +124,7 @@ class ViewPanel(QFrame):
         if event.mimeData().hasFormat(SERIES_MIME_TYPE):
             event.acceptProposedAction()
 
-    def dragMoveEvent(self, event: QDragEnterEvent) -> None:
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         if event.mimeData().hasFormat(SERIES_MIME_TYPE):
             event.acceptProposedAction()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from engine.findings import (
     DISC_LEVELS,
@@ -93,7 +94,8 @@ def _phantom_loader(sequence: Sequence, seed: int) -> Callable[[ImageSlice], np.
         assert image.geometry is not None
         g = image.geometry
         rows, cols = np.meshgrid(np.arange(g.rows), np.arange(g.columns), indexing="ij")
-        clean = phantom_intensity(g.pixel_to_lps(rows, cols), sequence)
+        # A slight blur stands in for the scanner's point-spread function (no blocky edges).
+        clean = ndimage.gaussian_filter(phantom_intensity(g.pixel_to_lps(rows, cols), sequence), 0.7)
         rng = np.random.default_rng([seed, image.instance_number or 0])
         return np.clip(clean + rng.normal(0.0, 18.0, clean.shape), 0, None).astype(np.float32)
 

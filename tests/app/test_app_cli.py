@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 
 from engine.cli.exit_codes import ExitCode
 from lss_desktop import app as desktop_app
-from lss_desktop.main_window import _MemoryRecentStudies
+from lss_desktop.recent_studies import MemoryRecentStudies
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.gui
@@ -33,7 +33,7 @@ def test_screenshot_of_a_dicom_study_written_with_pydicom(qapp, lumbar, tmp_path
     code = desktop_app.main(
         [str(folder), "--screenshot", str(out)],
         study_loader=lumbar.read_dicom_folder,
-        recent_studies=_MemoryRecentStudies(),
+        recent_studies=MemoryRecentStudies(),
     )
     assert code == ExitCode.OK, capsys.readouterr().err
     assert f"screenshot saved to {out}" in capsys.readouterr().out
@@ -56,17 +56,18 @@ def test_screenshot_exits_with_the_load_error_code(qapp, lumbar, tmp_path, capsy
     code = desktop_app.main(
         [str(empty), "--screenshot", str(tmp_path / "x.png")],
         study_loader=lumbar.read_dicom_folder,
-        recent_studies=_MemoryRecentStudies(),
+        recent_studies=MemoryRecentStudies(),
     )
     assert code == ExitCode.INPUT_INVALID
     assert "no DICOM files" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
 
-def test_analyze_is_refused_clearly_while_the_engine_has_no_analysis(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(desktop_app, "analysis_available", lambda: False)
+def test_analyze_is_refused_clearly_while_the_app_cannot_analyse(tmp_path, capsys):
     assert desktop_app.main([str(tmp_path), "--analyze"]) == ExitCode.USAGE
-    assert "--analyze is not available in this build" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--analyze is not available in this build" in err
+    assert desktop_app.analysis_unavailable_reason() in err
 
 
 def test_argument_errors_name_the_problem(tmp_path, capsys):

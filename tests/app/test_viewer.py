@@ -302,13 +302,9 @@ def test_level_labels_are_drawn_and_can_be_dragged(viewer, lumbar, screenshot_di
     assert [t.GetInput() for t, _ in view._label_texts] == ["L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"]
     label = next(p for p in session.level_labels_on(ViewSlot.LEFT) if p.level.label == "L3-L4")
     shot = view.capture_rgb()
-    ring = view.image_to_widget(label.row - 2.5 * 2.5 / 2.5, label.column)
-    assert (
-        shot[
-            max(0, round(ring.y()) - 3) : round(ring.y()) + 4, round(ring.x()) - 3 : round(ring.x()) + 4
-        ].max()
-        > 0
-    )
+    spacing = session.current_geometry(ViewSlot.LEFT).pixel_spacing_mm
+    ring_top = view.image_to_widget(label.row - 3.5 / spacing[0], label.column)  # the 3.5 mm ring
+    assert _colour_near(shot, round(ring_top.x()), round(ring_top.y()), (140, 217, 255), tolerance=90)
 
     moved = []
     record = session.events.level_label_moved.connect(lambda level, position: moved.append((level, position)))
