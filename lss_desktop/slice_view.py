@@ -370,7 +370,11 @@ class SliceView(QVTKRenderWindowInteractor):
         for actor in (*self.corner_texts.values(), *self.edge_texts.values()):
             actor.SetInput("")
         if series is None or image is None or study is None:
-            self.placeholder_text.SetInput("Drop a series here" if study is not None else "No study open")
+            self.placeholder_text.SetInput(
+                "Drop a series here"
+                if study is not None
+                else "No study open\n\nFile > Open folder (Ctrl+O)\nHelp > Open demo study"
+            )
             return
         self.placeholder_text.SetInput("")
         view = self.session.view(self.slot)

@@ -201,6 +201,9 @@ def test_close_study_and_close_window_are_idempotent(make_window, qtbot, lumbar)
     window.close_study()
     window.close_study()
     assert window.session.study is None
+    for view in window.slice_views():
+        view.render_now()
+        assert view.placeholder_text.GetInput().startswith("No study open")
     window.close()
     window.close()
     for view in window.slice_views():
