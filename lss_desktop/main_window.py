@@ -433,16 +433,22 @@ class MainWindow(QMainWindow):
         cache = self.session.pixels
 
         def prefetch(context: TaskContext) -> int:
+            """Decode every slice ahead of scrolling; returns how many could not be decoded."""
+            undecodable = 0
             for index in range(len(series)):
                 if context.cancel.is_set():
                     break
-                cache.pixels(series, index)
-            return len(series)
+                try:
+                    cache.pixels(series, index)
+                except Exception:  # the view shows why when the user reaches that slice
+                    undecodable += 1
+            return undecodable
 
-        def failed(error: Exception) -> None:
-            logger.warning("prefetching a series stopped: %s", error)
+        def done(undecodable: int) -> None:
+            if undecodable:
+                logger.warning("%d slices of a series could not be decoded", undecodable)
 
-        self._study_tasks.append(self.runner.start("prefetch", prefetch, on_failure=failed))
+        self._study_tasks.append(self.runner.start("prefetch", prefetch, on_success=done))
 
     def _on_image_rendered(self, _series_uid: str, _index: int) -> None:
         if self._open_started is not None and self.session.study is not None:

@@ -233,12 +233,17 @@ class ViewerSession:
         self._views[slot] = dataclasses.replace(self._views[slot], window=self._default_window(slot))
         self.events.view_changed.emit(slot, ViewChange.SERIES)
 
-    def _default_window(self, slot: ViewSlot) -> WindowLevel:
+    def _default_window(self, slot: ViewSlot) -> WindowLevel | None:
+        """The slice's DICOM window, else the automatic one; None when the slice cannot be decoded."""
         image = self.current_slice(slot)
         if image is not None and image.window_centre is not None and image.window_width:
             return WindowLevel(centre=image.window_centre, width=image.window_width)
-        pixels = self.current_pixels(slot)
-        return auto_window(pixels) if pixels is not None else WindowLevel(centre=0.5, width=1.0)
+        try:
+            pixels = self.current_pixels(slot)
+        except Exception as exc:  # one undecodable slice must not stop the study from opening
+            logger.warning("no default window for the %s view: %s", slot.value, exc)
+            return None
+        return auto_window(pixels) if pixels is not None else None
 
     # ---- navigation ----------------------------------------------------------------------
 
@@ -302,8 +307,9 @@ class ViewerSession:
 
     def reset_window(self, slot: ViewSlot) -> None:
         """Back to the DICOM window of the slice, or the automatic one without it."""
-        if self.series_in(slot) is not None:
-            self.set_window(slot, self._default_window(slot))
+        window = self._default_window(slot) if self.series_in(slot) is not None else None
+        if window is not None:
+            self.set_window(slot, window)
 
     # ---- findings, overlays, level labels ------------------------------------------------
 

@@ -39,7 +39,7 @@ from lss_desktop.overlays import compose_masks_rgba, explanation_rgba
 from lss_desktop.session import ViewChange, ViewerSession
 from lss_desktop.theme import SLOT_COLOURS, VIEW_BACKGROUND
 from lss_desktop.vtk_qt import QVTKRenderWindowInteractor
-from lss_desktop.windowing import WindowLevel, dragged_window
+from lss_desktop.windowing import WindowLevel, auto_window, dragged_window
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self._drag = _DragState()
         self._wheel_remainder = 0
         self._shown_key: tuple[str, int] | None = None  # (series uid, slice index) on screen
+        self.decode_error: str | None = None  # why the current slice shows no image
         self._image_shape: tuple[int, int] | None = None
         self._spacing = (1.0, 1.0)
         self._dirty: set[str] = {"image", "overlays", "lines", "labels", "annotations"}
@@ -250,6 +251,7 @@ class SliceView(QVTKRenderWindowInteractor):
 
     def _update_image(self) -> None:
         series = self.session.series_in(self.slot)
+        self.decode_error = None
         if series is None:
             self.image_actor.VisibilityOff()
             self._shown_key = None
@@ -257,8 +259,24 @@ class SliceView(QVTKRenderWindowInteractor):
             self._keep_alive.pop("image", None)
             return
         index = self.session.view(self.slot).slice_index
-        pixels = self.session.current_pixels(self.slot)
+        self._shown_key = (series.series_instance_uid, index)
+        try:
+            pixels = self.session.current_pixels(self.slot)
+        except Exception as exc:  # a damaged file shows a message in its pane; the rest goes on
+            logger.warning(
+                "slice %d of the %s view could not be decoded: %s", index + 1, self.slot.value, exc
+            )
+            self.decode_error = (
+                f"Image {index + 1} could not be decoded\n{series.slices[index].source_path.name}: {exc}"
+            )
+            self.image_actor.VisibilityOff()
+            self._image_shape = None
+            self._keep_alive.pop("image", None)
+            return
         assert pixels is not None
+        self.decode_error = None
+        if self.session.view(self.slot).window is None:
+            self.session.set_window(self.slot, auto_window(pixels))
         geometry = series.slices[index].geometry
         spacing = geometry.pixel_spacing_mm if geometry is not None else (1.0, 1.0)
         self._image_shape = (int(pixels.shape[0]), int(pixels.shape[1]))
@@ -266,7 +284,6 @@ class SliceView(QVTKRenderWindowInteractor):
         self._keep_alive["image"] = pixels
         self.image_actor.SetInputData(_numpy_image(pixels, self._spacing))
         self.image_actor.VisibilityOn()
-        self._shown_key = (series.series_instance_uid, index)
 
     def _update_window(self) -> None:
         window = self.session.view(self.slot).window
@@ -376,7 +393,7 @@ class SliceView(QVTKRenderWindowInteractor):
                 else "No study open\n\nFile > Open folder (Ctrl+O)\nHelp > Open demo study"
             )
             return
-        self.placeholder_text.SetInput("")
+        self.placeholder_text.SetInput(self.decode_error or "")
         view = self.session.view(self.slot)
         if self.session.anonymised:
             self.corner_texts["ul"].SetInput("Anonymised")

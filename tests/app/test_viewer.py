@@ -392,3 +392,32 @@ def test_third_view_for_sagittal_t1(make_window, qtbot, lumbar, screenshot_dir):
     window.third_view_action.setChecked(False)
     assert not window.panels[ViewSlot.RIGHT].isVisible()
     assert window.session.series_in(ViewSlot.RIGHT) is None
+
+
+def test_an_undecodable_slice_shows_why_and_the_rest_of_the_series_works(make_window, qtbot, lumbar):
+    import dataclasses
+
+    study = lumbar.make_study(matrix=32, angled_axial=False)
+    axial = study.series[1]
+    broken_uid = axial.slices[len(axial) // 2].sop_instance_uid
+
+    def loader(image):
+        if image.sop_instance_uid == broken_uid:
+            raise ValueError("pixel data truncated (expected 2048 bytes, found 100)")
+        return axial.pixel_loader(image)
+
+    broken = dataclasses.replace(axial, pixel_loader=loader)
+    study = dataclasses.replace(study, series=(study.series[0], broken))
+    window = make_window()
+    window.open_study(study)  # the axial opens on its middle slice, the broken one
+    qtbot.waitUntil(lambda: window.views_ready() and window.runner.running_count == 0, timeout=10_000)
+    view = window.panels[ViewSlot.MIDDLE].view
+    view.render_now()
+    assert "could not be decoded" in view.placeholder_text.GetInput()
+    assert "truncated" in view.placeholder_text.GetInput()
+    assert window.session.view(ViewSlot.MIDDLE).window is None
+    window.session.scroll(ViewSlot.MIDDLE, 1)
+    view.render_now()
+    assert view.placeholder_text.GetInput() == ""
+    assert window.session.view(ViewSlot.MIDDLE).window is not None
+    assert view.capture_rgb().std() > 20.0
