@@ -7,14 +7,13 @@ temporary file renamed into place), so an interrupted export never leaves a trun
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pydicom
 from pydicom.dataset import Dataset
 
+from engine.atomic_file import write_atomically
 from engine.export.anonymise import Anonymiser
 from engine.export.dicom_pdf import build_encapsulated_pdf
 from engine.export.dicom_seg import build_segmentations
@@ -32,17 +31,8 @@ _SERIES_NUMBER_GAP = 100
 
 
 def write_dataset_atomically(dataset: Dataset, path: Path) -> Path:
-    """Save `dataset` as a DICOM file at `path` via a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    try:
-        dataset.save_as(temporary, enforce_file_format=True)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Save `dataset` as a DICOM file (with file meta) at `path`, atomically."""
+    return write_atomically(path, lambda temporary: dataset.save_as(temporary, enforce_file_format=True))
 
 
 def _first_export_series_number(study: Study) -> int:
