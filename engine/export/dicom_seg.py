@@ -93,7 +93,7 @@ class _Group:
 
     headers: list[Dataset]
     frames_per_image: int  # 1 for single-frame images, NumberOfFrames for one multi-frame image
-    masks: list[SliceMask]
+    masks: list[tuple[SliceMask, int]]  # each with its 0-based frame within its image
 
 
 def _group_masks(study: Study, masks: Sequence[SliceMask], warnings: list[str]) -> list[_Group]:
@@ -134,26 +134,25 @@ def _group_masks(study: Study, masks: Sequence[SliceMask], warnings: list[str]) 
         group = groups.setdefault(key, _Group(headers=[], frames_per_image=frames, masks=[]))
         if all(h.SOPInstanceUID != header.SOPInstanceUID for h in group.headers):
             group.headers.append(header)
-        group.masks.append(mask)
+        group.masks.append((mask, mask.frame_index or 0))
     return list(groups.values())
 
 
 def _segmentation_for_group(
     group: _Group, *, series_number: int, content_creator_name: str | None
 ) -> hd.seg.Segmentation:
-    structures = sorted({m.structure for m in group.masks}, key=_structure_sort_key)
+    structures = sorted({m.structure for m, _ in group.masks}, key=_structure_sort_key)
     rows, columns = group.headers[0].Rows, group.headers[0].Columns
     n_frames = len(group.headers) * group.frames_per_image
     pixels = np.zeros((n_frames, rows, columns, len(structures)), dtype=bool)
     image_index = {h.SOPInstanceUID: i for i, h in enumerate(group.headers)}
-    for mask in group.masks:
-        frame = image_index[mask.sop_instance_uid] if group.frames_per_image == 1 else mask.frame_index
-        assert frame is not None  # grouping puts only framed masks into multi-frame groups
+    for mask, frame_in_image in group.masks:
+        frame = image_index[mask.sop_instance_uid] * group.frames_per_image + frame_in_image
         pixels[frame, :, :, structures.index(mask.structure)] |= np.asarray(mask.mask, dtype=bool)
 
     descriptions = []
     for number, structure in enumerate(structures, start=1):
-        masks = [m for m in group.masks if m.structure == structure]
+        masks = [m for m, _ in group.masks if m.structure == structure]
         algorithm_type = _algorithm_type(masks)
         provenance = next((m.provenance for m in masks if m.provenance is not None), None)
         coding = segment_coding(structure)
@@ -172,7 +171,7 @@ def _segmentation_for_group(
                 anatomic_regions=None if coding.anatomic_region is None else [coding.anatomic_region],
             )
         )
-    provenance = next((m.provenance for m in group.masks if m.provenance is not None), None)
+    provenance = next((m.provenance for m, _ in group.masks if m.provenance is not None), None)
     software_versions: tuple[str, ...] = (f"LSS Desktop engine {ENGINE_VERSION}",)
     if provenance is not None:
         software_versions += (f"{provenance.model_name} {provenance.model_version}",)
