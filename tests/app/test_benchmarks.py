@@ -76,7 +76,14 @@ if mode == "open":
     conftest.write_dicom_study(study, folder)
     results["dicom_files"] = len(list(folder.glob("*.dcm")))
     results["dicom_megabytes"] = round(sum(p.stat().st_size for p in folder.glob("*.dcm")) / 1e6, 1)
-    results["open_to_first_image_dicom_s"] = open_and_time(conftest.read_dicom_folder, folder)
+    results["open_to_first_image_dicom_tests_sequential_reader_s"] = open_and_time(conftest.read_dicom_folder, folder)
+    try:
+        from engine.study import load_study  # lands with the loader; measured when present
+    except ImportError:
+        results["open_to_first_image_dicom_engine_loader_s"] = "engine.study.load_study not in this build"
+    else:
+        from lss_desktop.study_sources import load_study_with_engine
+        results["open_to_first_image_dicom_engine_loader_s"] = open_and_time(load_study_with_engine, folder)
 else:
     baseline_rss = rss_mb()
     window = new_window(conftest.read_dicom_folder)
