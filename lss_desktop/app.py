@@ -23,8 +23,6 @@ from lss_desktop.recent_studies import RecentStudies, SettingsRecentStudies
 from lss_desktop.study_sources import StudyLoader, load_study_with_engine
 from lss_desktop.theme import apply_dark_theme
 
-logger = logging.getLogger(__name__)
-
 SCREENSHOT_TIMEOUT_S = 120
 _POLL_MS = 50
 

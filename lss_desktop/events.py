@@ -7,11 +7,8 @@ thread, so views can touch their widgets directly.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 
 class EventEmitter:

@@ -84,7 +84,6 @@ class MainWindow(QMainWindow):
         self._study_tasks: list[BackgroundTask] = []
         self._prefetched: set[str] = set()
         self._open_started: float | None = None
-        self._study_folder: Path | None = None
 
         self.setWindowTitle("LSS Desktop")
         screen = QGuiApplication.primaryScreen()
@@ -341,7 +340,6 @@ class MainWindow(QMainWindow):
         """Show an already loaded study (from the loader, or built in memory)."""
         if self._open_started is None:
             self._open_started = time.perf_counter()
-        self._study_folder = Path(folder) if folder is not None else None
         self.session.set_study(study)
         if folder is not None:
             self.recent_studies.remember(RecentStudy.from_study(study, Path(folder)))
@@ -353,7 +351,6 @@ class MainWindow(QMainWindow):
 
     def close_study(self) -> None:
         self._cancel_study_tasks()
-        self._study_folder = None
         self.session.set_study(None)
 
     def open_demo_study(self) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings
 
 import engine.study
 from engine.cli.exit_codes import ExitCode
+from lss_desktop.hanging_protocol import ViewSlot
 from lss_desktop.recent_studies import RecentStudy, SettingsRecentStudies
 from lss_desktop.study_sources import ComponentUnavailableError, load_study_with_engine
 
@@ -53,6 +54,18 @@ def test_open_folder_shows_progress_then_the_study_and_its_load_report(
     assert "Doe" not in str(recent.entries())
     qtbot.waitUntil(lambda: window.views_ready() and window.runner.running_count == 0, timeout=10_000)
     assert window.open_to_first_image_s is not None and window.open_to_first_image_s > 0
+
+
+def test_first_image_time_is_reported_once_per_open(make_window, qtbot, lumbar):
+    window = make_window()
+    with qtbot.waitSignal(window.first_image_shown, timeout=10_000) as shown:
+        window.open_study(lumbar.make_study(matrix=16))
+    assert shown.args[0] == window.open_to_first_image_s > 0
+    reported = []
+    window.first_image_shown.connect(reported.append)
+    window.session.scroll(ViewSlot.MIDDLE, 1)
+    qtbot.waitUntil(window.views_ready, timeout=5000)
+    assert reported == []
 
 
 def test_cancel_stops_the_loader_and_keeps_the_current_study(make_window, qtbot, lumbar, tmp_path):
