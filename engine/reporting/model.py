@@ -154,18 +154,24 @@ class ReportDraft:
 
 
 def provenance_to_dict(p: Provenance | None) -> dict[str, Any] | None:
-    return None if p is None else p.as_dict()
+    """Parameters as [name, value] pairs, so their order survives JSON with sorted keys."""
+    if p is None:
+        return None
+    return {**p.as_dict(), "parameters": [[k, v] for k, v in p.parameters]}
 
 
 def provenance_from_dict(d: dict[str, Any] | None) -> Provenance | None:
+    """Inverse of provenance_to_dict; also reads `Provenance.as_dict()` (parameters as an object)."""
     if d is None:
         return None
+    raw = d.get("parameters", [])
+    pairs = raw.items() if isinstance(raw, dict) else raw
     return Provenance(
         model_name=str(d["model_name"]),
         model_version=str(d["model_version"]),
         model_sha256=str(d["model_sha256"]),
         engine_version=str(d["engine_version"]),
-        parameters=tuple((str(k), str(v)) for k, v in dict(d.get("parameters", {})).items()),
+        parameters=tuple((str(k), str(v)) for k, v in pairs),
     )
 
 

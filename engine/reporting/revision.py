@@ -123,6 +123,18 @@ def accept_sentence(draft: ReportDraft, sentence_id: str, person: str) -> Report
     return draft
 
 
+def accept_all_sentences(draft: ReportDraft, person: str) -> ReportDraft:
+    """A person accepts every AI-drafted sentence at once. Stale sentences are left for the person
+    to resolve one by one (keep, edit, or take the suggestion)."""
+    person = _require_person(person)
+    for s in draft.sentences:
+        if s.provenance is SentenceProvenance.AI_DRAFTED and s.stale_reason is None:
+            draft = _replace_sentence(
+                draft, replace(s, provenance=SentenceProvenance.ACCEPTED_BY_PERSON, person=person)
+            )
+    return draft
+
+
 def accept_suggestion(draft: ReportDraft, sentence_id: str, person: str) -> ReportDraft:
     """A person replaces their stale sentence with the software's current suggestion."""
     person = _require_person(person)

@@ -162,7 +162,7 @@ def test_findings_of_another_study_are_refused(case):
 
 def test_draft_survives_a_json_round_trip(case):
     draft = draft_report(case.findings, case.study)
-    text = json.dumps(draft_to_dict(draft), ensure_ascii=False)
+    text = json.dumps(draft_to_dict(draft), ensure_ascii=False, sort_keys=True)
     assert draft_from_dict(json.loads(text)) == draft
 
 
