@@ -73,6 +73,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.atomic_file import write_bytes_atomically, write_text_atomically
 from engine.findings import (
     FINDINGS_SCHEMA_VERSION,
     Condition,
@@ -83,7 +84,6 @@ from engine.findings import (
     SliceMask,
     StudyFindings,
 )
-from engine.storage.atomic_files import write_bytes_atomically, write_text_atomically
 
 SCHEMA_NAME = "lss-findings"
 

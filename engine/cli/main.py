@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.study",
     "engine.cli.demo_study",
     "engine.cli.bench",
+    "engine.cli.pacs",
 )
 
 

@@ -37,6 +37,7 @@ from reportlab.platypus import (
 )
 
 from engine import INTENDED_USE, __version__
+from engine.atomic_file import write_bytes_atomically
 from engine.export.key_images import (
     OVERLAY_PERSON_RGB,
     OVERLAY_SOFTWARE_RGB,
@@ -53,7 +54,6 @@ from engine.reporting.measurement_text import (
 from engine.reporting.model import ReportDraft, Sentence, SentenceProvenance
 from engine.reporting.sign_off import Addendum, ReportStatus, SignOff
 from engine.reporting.template import SizeThresholds
-from engine.storage.atomic_files import write_bytes_atomically
 from engine.study.model import PatientInfo, Study
 
 FONT_DIRS = (

@@ -2,6 +2,7 @@
 
 - `report_store.ReportStore`: the SQLite database (WAL, foreign keys, one transaction per change).
 - `audit`: the append-only, hash-chained audit trail and `verify_audit_chain`.
-- `atomic_files`: files written via temp + fsync + rename, so a crash never leaves half a file.
 - `data_dir`: where the database lives (argument, $LSS_DATA_DIR, or the user's data folder).
+
+Files (exports, findings) are written with `engine.atomic_file` (temp + fsync + rename).
 """
