@@ -9,6 +9,7 @@ The file is written atomically.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ from engine.reporting.measurement_text import (
 from engine.reporting.model import ReportDraft, Sentence, SentenceProvenance
 from engine.reporting.sign_off import Addendum, ReportStatus, SignOff
 from engine.reporting.template import SizeThresholds
+from engine.storage.report_store import ReportIntegrityError, ReportStore
 from engine.study.model import PatientInfo, Study
 
 FONT_DIRS = (
@@ -64,6 +66,7 @@ FONT_FILES = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "itali
 FONT_NAMES = {"regular": "LSS-DejaVuSans", "bold": "LSS-DejaVuSans-Bold", "italic": "LSS-DejaVuSans-Oblique"}
 LOW_CONFIDENCE = 0.6  # below this a level is flagged for a closer look
 DRAFT_WATERMARK = "DRAFT — not signed"
+COMPROMISED_WATERMARK = "COMPROMISED — do not use"
 
 INK = colors.HexColor("#1b1f24")
 MUTED = colors.HexColor("#5b6470")
@@ -203,7 +206,10 @@ def _header_table(data: PdfReportInput, s: dict[str, ParagraphStyle]) -> Table:
             cell("Study date", format_dicom_date(study.study_date) if study else ""),
             cell("Accession", study.accession_number if study else ""),
             cell("Description", study.description if study else ""),
-            cell("Report status", data.status.value.capitalize()),
+            cell(
+                "Report status",
+                data.status.value.capitalize() + (" — compromised" if data.integrity_problems else ""),
+            ),
         ],
     ]
     table = _table(rows, colWidths=[50 * mm, 48 * mm, 52 * mm, 30 * mm])
@@ -424,8 +430,8 @@ def build_report_story(data: PdfReportInput, fonts: dict[str, str]) -> list[Flow
         story.append(
             _boxed(
                 Paragraph(
-                    "<b>COMPROMISED REPORT</b> — the stored report does not match its signature hash: "
-                    + escape("; ".join(data.integrity_problems)),
+                    "<b>COMPROMISED REPORT — do not use.</b> The integrity check of the stored report "
+                    "failed: " + escape("; ".join(data.integrity_problems)),
                     s["alert"],
                 ),
                 DRAFT_RED,
@@ -492,6 +498,8 @@ def _boxed(content: Flowable, colour: colors.Color) -> Table:
 def _page_decorations(data: PdfReportInput, fonts: dict[str, str]) -> type[Canvas]:
     """A canvas class that draws header, footer, watermark and "Page X of Y" on every page."""
     final = data.status is ReportStatus.FINAL and data.final_sign_off is not None
+    compromised = bool(data.integrity_problems)
+    watermark = COMPROMISED_WATERMARK if compromised else DRAFT_WATERMARK
     model_line = _model_line(data.findings.provenance or data.draft.findings_provenance)
     width, height = A4
 
@@ -515,19 +523,28 @@ def _page_decorations(data: PdfReportInput, fonts: dict[str, str]) -> type[Canva
 
         def _decorate(self, number: int, total: int) -> None:
             self.saveState()
-            if not final:
-                self.setFont(fonts["bold"], 54)
+            if compromised or not final:
+                # As large as fits along the page diagonal (A4: about 1030 pt), at most 54 pt.
+                diagonal = (width**2 + height**2) ** 0.5
+                size = min(54.0, 0.75 * diagonal / pdfmetrics.stringWidth(watermark, fonts["bold"], 1.0))
+                self.setFont(fonts["bold"], size)
                 self.setFillColor(colors.Color(0.70, 0.15, 0.12, alpha=0.10))
                 self.translate(width / 2, height / 2)
                 self.rotate(50)
-                self.drawCentredString(0, 0, DRAFT_WATERMARK)
+                self.drawCentredString(0, 0, watermark)
                 self.rotate(-50)
                 self.translate(-width / 2, -height / 2)
             self.setFillColor(MUTED)
             self.setFont(fonts["regular"], 7.5)
             self.drawString(15 * mm, height - 10 * mm, "LSS Desktop · lumbar spinal stenosis report")
-            status = "FINAL — signed" if final else DRAFT_WATERMARK.upper()
-            self.setFillColor(FINAL_GREEN if final else DRAFT_RED)
+            status = (
+                COMPROMISED_WATERMARK.upper()
+                if compromised
+                else "FINAL — signed"
+                if final
+                else DRAFT_WATERMARK.upper()
+            )
+            self.setFillColor(FINAL_GREEN if final and not compromised else DRAFT_RED)
             self.setFont(fonts["bold"], 7.5)
             self.drawRightString(width - 15 * mm, height - 10 * mm, status)
             self.setStrokeColor(RULE)
@@ -615,3 +632,40 @@ def pdf_input_for(
         thresholds=thresholds,
         integrity_problems=tuple(integrity_problems),
     )
+
+
+def export_stored_report_pdf(
+    store: ReportStore,
+    study_instance_uid: str,
+    findings: StudyFindings,
+    study: Study | None,
+    path: str | os.PathLike[str],
+    actor: str,
+    thresholds: SizeThresholds | None = None,
+) -> Path:
+    """Print a stored report as it stands (status, signature, addenda, and any integrity problem
+    as a COMPROMISED banner), write it atomically, and audit the export with the file's sha256."""
+    stored = store.load_report(study_instance_uid)
+    if stored.draft is None:
+        raise ReportIntegrityError(
+            f"the report of study {study_instance_uid} cannot be read: {'; '.join(stored.integrity_problems)}"
+        )
+    data = pdf_input_for(
+        stored.draft,
+        findings,
+        study,
+        stored.status,
+        stored.final_sign_off,
+        stored.addenda,
+        thresholds,
+        stored.integrity_problems,
+    )
+    pdf = render_report_pdf(data)
+    written = write_bytes_atomically(path, pdf)
+    store.record_export(
+        study_instance_uid,
+        actor,
+        "pdf",
+        {"sha256": hashlib.sha256(pdf).hexdigest(), "bytes": len(pdf)},
+    )
+    return written

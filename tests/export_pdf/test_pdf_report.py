@@ -143,7 +143,8 @@ def test_compromised_report_is_printed_as_compromised(tmp_path, case, draft):
         integrity_problems=("the final report signed by Dr A does not match its stored hash",),
     )  # fmt: skip
     text = _text(write_report_pdf(data, tmp_path / "c.pdf"))
-    assert "COMPROMISED REPORT" in text and "does not match its stored hash" in text
+    assert "COMPROMISED REPORT — do not use." in text and "does not match its stored hash" in text
+    assert text.count("COMPROMISED — DO NOT USE") == 2 and "FINAL — signed" not in text
 
 
 def test_fonts_embedded_and_shipped_copy_works_without_system_fonts(tmp_path, case, draft):
@@ -178,3 +179,37 @@ def test_key_image_is_square_to_scale_with_overlay_and_orientation(builder):
     assert 0.5 * perimeter_mm * 5 * 2 < outline < 2.0 * perimeter_mm * 5 * 2
     with pytest.raises(ValueError, match="mask shape"):
         render_key_image(pixels, sac[:10], geometry)
+
+
+def test_stored_report_export_shows_signature_and_is_audited(tmp_path, case, draft):
+    import hashlib
+    import sqlite3
+
+    from engine.export.pdf_report import export_stored_report_pdf
+    from engine.storage.report_store import ReportStore
+
+    uid = case.study.study_instance_uid
+    with ReportStore.open(tmp_path / "data") as store:
+        store.open_study(uid, "/studies/0042", "Dr A")
+        store.save_draft(accept_all_sentences(draft, "Dr A. Radiologist"), "Dr A. Radiologist")
+        store.sign(uid, ReportStatus.FINAL, "Dr A. Radiologist")
+        store.add_addendum(uid, "Discussed with the referrer.", "Dr A. Radiologist")
+        pdf = export_stored_report_pdf(store, uid, case.findings, case.study, tmp_path / "final.pdf", "Dr A")
+        text = _text(pdf)
+        assert (
+            "FINAL — signed" in text
+            and "Dr A. Radiologist" in text
+            and "Discussed with the referrer." in text
+        )
+        exported = store.audit_trail(uid)[-1]
+        assert exported.event_type == "report_exported" and exported.details["kind"] == "pdf"
+        assert exported.details["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+        assert exported.details["status"] == "final"
+
+        with sqlite3.connect(store.path) as raw:
+            raw.execute("DROP TRIGGER sign_offs_are_immutable_update")
+            raw.execute("UPDATE sign_offs SET radiologist = 'Dr Mallory' WHERE status = 'final'")
+        again = _text(
+            export_stored_report_pdf(store, uid, case.findings, case.study, tmp_path / "c.pdf", "Dr A")
+        )
+        assert "COMPROMISED REPORT" in again
