@@ -6,5 +6,6 @@
 - `revision`: a person's edits, and `redraft_after_findings_change(draft, new_findings)`.
 - `fact_check` and `polish`: optional language-model polishing, rejected on any changed fact.
 - `text_metrics`: BLEU/METEOR/ROUGE-L/CIDEr/Jaccard against reference reports.
+- `draft_diff`: sentence-level differences between two drafts (for the audit trail).
 - `sign_off`: statuses and signatures shared by storage and exports.
 """

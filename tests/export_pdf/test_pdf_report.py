@@ -169,7 +169,7 @@ def test_fonts_embedded_and_shipped_copy_works_without_system_fonts(tmp_path, ca
 
 def test_key_image_is_square_to_scale_with_overlay_and_orientation(builder):
     pixels, sac = builder.axial_phantom(100.0, 10.0, "B")
-    geometry = builder._axial_geometry(0)
+    geometry = builder.axial_geometry(0)
     rgb = render_key_image(pixels, sac, geometry, (500.0, 1000.0), field_of_view_mm=60.0, size_px=300)
     assert rgb.shape == (300, 300, 3) and rgb.dtype == np.uint8
     outline = _colour_pixels(rgb, OVERLAY_SOFTWARE_RGB, tolerance=2)

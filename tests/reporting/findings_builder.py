@@ -111,7 +111,7 @@ def axial_phantom(area_mm2: float, ap_mm: float, grade: str, seed: int = 0) -> t
     return np.clip(img, 0, 1000).astype(np.float32), sac
 
 
-def _axial_geometry(level_index: int) -> SliceGeometry:
+def axial_geometry(level_index: int) -> SliceGeometry:
     return SliceGeometry(
         position_lps=(-48.0, -60.0, 40.0 - 38.0 * level_index),
         row_direction=(1.0, 0.0, 0.0),
@@ -188,7 +188,7 @@ def build_case(
                 source_path=Path(f"/nonexistent/axial/{i}.dcm"),
                 frame_index=None,
                 instance_number=i + 1,
-                geometry=_axial_geometry(i),
+                geometry=axial_geometry(i),
                 window_centre=500.0,
                 window_width=1000.0,
             )
