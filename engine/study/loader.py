@@ -74,7 +74,7 @@ def load_study(
 ) -> Study:
     """Load one MR study from a folder (recursive, DICOMDIR-aware) or a single file.
 
-    path: folder or file. progress(done, total): called on this thread after each file's header.
+    path: folder or file. progress(done, total): called on this thread once per file read.
     cancel: set it to stop early (see the module docstring). study_instance_uid: which study to
     load when the folder holds several; by default the one with the most MR images (the others
     are named in the load report). max_workers: header-reading threads. cache_bytes: bound of the

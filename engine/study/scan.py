@@ -46,44 +46,49 @@ def scan_files(
 ) -> ScanResult:
     """Read the headers of `paths` in parallel.
 
-    progress(done, total) is called on the calling thread after each file. When `cancel` is set,
-    files not yet started are skipped and the result holds what was read, with cancelled=True.
+    progress(done, total) is called on the calling thread once per file, as batches of a few
+    files complete. When `cancel` is set, files not yet started are skipped and the result holds
+    what was read, with cancelled=True.
     """
     total = len(paths)
     outcomes: list[InstanceHeader | LoadIssue | None] = [None] * total
 
-    def read(index: int) -> None:
-        if cancel is not None and cancel.is_set():
-            return
-        path = paths[index]
-        try:
-            outcomes[index] = read_instance_header(path)
-        except UnreadableFileError as exc:
-            outcomes[index] = LoadIssue(str(path), str(exc), IssueSeverity.SKIPPED)
-        except Exception as exc:  # one bad file must never stop the study
-            logger.exception("unexpected error reading a header")
-            outcomes[index] = LoadIssue(
-                str(path), f"unreadable ({type(exc).__name__}: {exc})", IssueSeverity.SKIPPED
-            )
+    def read(indices: range) -> None:
+        for index in indices:
+            if cancel is not None and cancel.is_set():
+                return
+            path = paths[index]
+            try:
+                outcomes[index] = read_instance_header(path)
+            except UnreadableFileError as exc:
+                outcomes[index] = LoadIssue(str(path), str(exc), IssueSeverity.SKIPPED)
+            except Exception as exc:  # one bad file must never stop the study
+                logger.exception("unexpected error reading a header")
+                reason = f"unreadable ({type(exc).__name__}: {exc})"
+                outcomes[index] = LoadIssue(str(path), reason, IssueSeverity.SKIPPED)
 
     done = 0
     cancelled = False
     workers = max_workers or default_scan_workers()
-    # A bounded window of queued files: a cancel takes effect within a few files, and a folder of
-    # 100 000 files does not queue 100 000 futures.
+    # Files go to the threads in small batches (fewer thread wake-ups per file), through a bounded
+    # window: a cancel takes effect within a few files, and a folder of 100 000 files does not
+    # queue 100 000 futures.
+    batch = max(1, min(16, total // (4 * workers)))
     window = 2 * workers
     next_index = 0
     with ThreadPoolExecutor(workers) as pool:
-        in_flight: set[Future[None]] = set()
+        in_flight: dict[Future[None], int] = {}
         while next_index < total or in_flight:
             while next_index < total and len(in_flight) < window:
-                in_flight.add(pool.submit(read, next_index))
-                next_index += 1
-            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            for _ in finished:
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+                indices = range(next_index, min(total, next_index + batch))
+                in_flight[pool.submit(read, indices)] = len(indices)
+                next_index = indices.stop
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                for _ in range(in_flight.pop(future)):
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 for future in in_flight:

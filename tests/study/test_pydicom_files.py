@@ -121,3 +121,41 @@ def test_fast_header_walker_agrees_with_pydicom_on_every_bundled_file():
         assert dataclasses.asdict(fast) == dataclasses.asdict(slow), path.name
         compared += 1
     assert compared > 40
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_fast_header_walker_agrees_with_pydicom_on_bulky_generated_headers(dicom_factory, implicit):
+    """Private tags, big private blobs, nested sequences of both length encodings, implicit VR."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence as DicomSequence
+
+    _, written = dicom_factory.series(n_slices=2, description="AX T2 ÄÖ", rescale=(1.5, -2.0))
+    for w in written:
+        ds = pydicom.dcmread(w.path)
+        ds.add_new((0x0019, 0x0010), "LO", "VENDOR")
+        for k in range(30):
+            ds.add_new((0x0019, 0x1010 + k), "LO", f"private {k}")
+        ds.add_new((0x0029, 0x1010), "OB", bytes(range(256)) * 300)  # 75 kB: beyond the first read
+        inner = Dataset()
+        inner.CodeValue, inner.CodingSchemeDesignator = "123", "LOCAL"
+        item = Dataset()
+        item.ReferencedSOPInstanceUID = pydicom.uid.generate_uid()
+        item.PurposeOfReferenceCodeSequence = DicomSequence([inner])
+        ds.ReferencedImageSequence = DicomSequence([item, item])
+        ds["ReferencedImageSequence"].is_undefined_length = True
+        ds.ProcedureCodeSequence = DicomSequence([inner])
+        ds["ProcedureCodeSequence"].is_undefined_length = False
+        ds.file_meta.TransferSyntaxUID = (
+            pydicom.uid.ImplicitVRLittleEndian if implicit else pydicom.uid.ExplicitVRLittleEndian
+        )
+        pydicom.dcmwrite(w.path, ds, implicit_vr=implicit, little_endian=True, enforce_file_format=True)
+        fast, slow = read_instance_header(w.path), _read_with_pydicom(w.path)
+        assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
+        assert fast.series_description == "AX T2 ÄÖ"
+        assert fast.pixels is not None and fast.pixels.native_offset > 75_000
+    series = load_study(dicom_factory.root).series[0]
+    index = series.slice_index_by_uid(written[0].sop_instance_uid)
+    expected = dicom_factory.expected_pixels(
+        dicom_factory.spec(rescale=(1.5, -2.0)), written[0].spatial_index
+    )
+    np.testing.assert_array_equal(series.slice_pixels(index), expected)
