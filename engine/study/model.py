@@ -202,7 +202,7 @@ class Series:
         if len(geometries) < 2 or any(g is None for g in geometries):
             return None
         normals = np.array([g.normal for g in geometries if g is not None])
-        mean_normal = (normals * np.sign(normals @ normals[0])[:, None]).mean(axis=0)
+        mean_normal = (normals * np.where(normals @ normals[0] < 0, -1.0, 1.0)[:, None]).mean(axis=0)
         mean_normal /= np.linalg.norm(mean_normal)
         positions = np.array([g.centre_lps @ mean_normal for g in geometries if g is not None])
         return float(np.median(np.abs(np.diff(positions))))
