@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.demo_study",
     "engine.cli.bench",
     "engine.cli.pacs",
+    "engine.cli.report",
 )
 
 
