@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
     def _build_docks(self) -> None:
         self.series_browser = SeriesBrowser(self.session)
         self.series_browser.series_activated.connect(
-            lambda uid: self.session.show_series(self.active_slot, uid)
+            lambda key: self.session.show_series(self.active_slot, key)
         )
         self.worklist = WorklistPanel(self.recent_studies)
         self.worklist.open_requested.connect(lambda folder: self.open_folder(Path(folder)))
@@ -411,7 +411,7 @@ class MainWindow(QMainWindow):
 
         def done(pixels: np.ndarray | None) -> None:
             if pixels is not None and self.session.study is study:
-                self.series_browser.set_thumbnail(series.series_instance_uid, pixels)
+                self.series_browser.set_thumbnail(series.key, pixels)
 
         def failed(error: Exception) -> None:
             logger.warning("no thumbnail for a series: %s", error)
@@ -424,9 +424,9 @@ class MainWindow(QMainWindow):
         series = self.session.series_in(slot)
         if slot is ViewSlot.RIGHT and series is not None:
             self.third_view_action.setChecked(True)
-        if series is None or series.series_instance_uid in self._prefetched:
+        if series is None or series.key in self._prefetched:
             return
-        self._prefetched.add(series.series_instance_uid)
+        self._prefetched.add(series.key)
         cache = self.session.pixels
 
         def prefetch(context: TaskContext) -> int:
@@ -447,7 +447,7 @@ class MainWindow(QMainWindow):
 
         self._study_tasks.append(self.runner.start("prefetch", prefetch, on_success=done))
 
-    def _on_image_rendered(self, _series_uid: str, _index: int) -> None:
+    def _on_image_rendered(self, _series_key: str, _index: int) -> None:
         if self._open_started is not None and self.session.study is not None:
             self.open_to_first_image_s = time.perf_counter() - self._open_started
             self._open_started = None
@@ -484,7 +484,7 @@ class MainWindow(QMainWindow):
             series = self.session.series_in(slot)
             if not panel.isVisible() or series is None:
                 continue
-            if panel.view.shown_key != (series.series_instance_uid, self.session.view(slot).slice_index):
+            if panel.view.shown_key != (series.key, self.session.view(slot).slice_index):
                 return False
         return True
 

@@ -1,5 +1,9 @@
 """A thread-safe, size-bounded cache of decoded slice pixels shared by the views, the thumbnail
-and the prefetch workers. Qt-free."""
+and the prefetch workers. Qt-free.
+
+It works with any Series.pixel_loader. The engine loader keeps its own cache of read-only float32
+arrays; this cache then holds references to the same arrays (no copy), so memory is not doubled.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ DEFAULT_CAPACITY_BYTES = 1 << 30  # 1 GiB: a few lumbar studies at 512x512 float
 
 
 class SlicePixelCache:
-    """Least-recently-used slices (float32 (rows, columns)) keyed by series and slice key."""
+    """Least-recently-used slices (float32 (rows, columns)) keyed by Series.key and ImageSlice.key."""
 
     def __init__(self, capacity_bytes: int = DEFAULT_CAPACITY_BYTES) -> None:
         self.capacity_bytes = capacity_bytes
@@ -30,11 +34,11 @@ class SlicePixelCache:
     def __contains__(self, item: tuple[Series, int]) -> bool:
         series, index = item
         with self._lock:
-            return (series.series_instance_uid, series.slices[index].key) in self._items
+            return (series.key, series.slices[index].key) in self._items
 
     def pixels(self, series: Series, index: int) -> np.ndarray:
         """Pixels of slice `index` of `series`, decoded on first use (read-only array)."""
-        key = (series.series_instance_uid, series.slices[index].key)
+        key = (series.key, series.slices[index].key)
         with self._lock:
             cached = self._items.get(key)
             if cached is not None:

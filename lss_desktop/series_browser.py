@@ -17,7 +17,7 @@ from lss_desktop.session import ViewerSession
 from lss_desktop.thumbnails import THUMBNAIL_SIZE
 from lss_desktop.view_panel import SERIES_MIME_TYPE
 
-_UID_ROLE = Qt.ItemDataRole.UserRole
+_KEY_ROLE = Qt.ItemDataRole.UserRole
 
 
 def grey_pixmap(pixels: np.ndarray) -> QPixmap:
@@ -29,7 +29,7 @@ def grey_pixmap(pixels: np.ndarray) -> QPixmap:
 
 
 class SeriesBrowser(QListWidget):
-    series_activated = Signal(str)  # series uid, on double-click
+    series_activated = Signal(str)  # Series.key, on double-click
 
     def __init__(self, session: ViewerSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,7 +42,7 @@ class SeriesBrowser(QListWidget):
         self.setWordWrap(True)
         self.setSpacing(2)
         self.setUniformItemSizes(False)
-        self.itemDoubleClicked.connect(lambda item: self.series_activated.emit(item.data(_UID_ROLE)))
+        self.itemDoubleClicked.connect(lambda item: self.series_activated.emit(item.data(_KEY_ROLE)))
         session.events.study_changed.connect(self._on_study_changed)
         self._on_study_changed(session.study)
 
@@ -52,19 +52,19 @@ class SeriesBrowser(QListWidget):
         placeholder.fill(Qt.GlobalColor.black)
         for series in study.series if study is not None else ():
             item = QListWidgetItem(QIcon(placeholder), f"{series_title(series)}\n{series_details(series)}")
-            item.setData(_UID_ROLE, series.series_instance_uid)
+            item.setData(_KEY_ROLE, series.key)
             item.setToolTip(f"{series_title(series)}\n{series_details(series)}\nDrag onto a view to show it")
             self.addItem(item)
 
-    def item_for(self, series_uid: str) -> QListWidgetItem | None:
+    def item_for(self, series_key: str) -> QListWidgetItem | None:
         for row in range(self.count()):
             item = self.item(row)
-            if item.data(_UID_ROLE) == series_uid:
+            if item.data(_KEY_ROLE) == series_key:
                 return item
         return None
 
-    def set_thumbnail(self, series_uid: str, pixels: np.ndarray) -> None:
-        item = self.item_for(series_uid)
+    def set_thumbnail(self, series_key: str, pixels: np.ndarray) -> None:
+        item = self.item_for(series_key)
         if item is not None:
             item.setIcon(QIcon(grey_pixmap(pixels)))
 
@@ -74,7 +74,7 @@ class SeriesBrowser(QListWidget):
     def mimeData(self, items: Sequence[QListWidgetItem]) -> QMimeData:
         mime = QMimeData()
         if items:
-            mime.setData(SERIES_MIME_TYPE, str(items[0].data(_UID_ROLE)).encode("utf-8"))
+            mime.setData(SERIES_MIME_TYPE, str(items[0].data(_KEY_ROLE)).encode("utf-8"))
         return mime
 
     def close_browser(self) -> None:

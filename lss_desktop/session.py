@@ -40,7 +40,7 @@ class ViewChange(StrEnum):
 class ViewState:
     """What one view shows: a series of the study, a slice index in it, and a window."""
 
-    series_uid: str | None = None
+    series_key: str | None = None  # Series.key (a split DICOM series has one key per part)
     slice_index: int = 0
     window: WindowLevel | None = None
 
@@ -134,10 +134,17 @@ class ViewerSession:
         return self._views[slot]
 
     def series_in(self, slot: ViewSlot) -> Series | None:
-        uid = self._views[slot].series_uid
-        if uid is None or self._study is None:
+        key = self._views[slot].series_key
+        if key is None or self._study is None:
             return None
-        return self._study.series_by_uid(uid)
+        return self._series_by_key(key)
+
+    def _series_by_key(self, key: str) -> Series:
+        assert self._study is not None
+        for series in self._study.series:
+            if series.key == key:
+                return series
+        raise KeyError(f"no series {key} in the open study")
 
     def current_slice(self, slot: ViewSlot) -> ImageSlice | None:
         series = self.series_in(slot)
@@ -217,19 +224,19 @@ class ViewerSession:
             if series is None:
                 self.events.view_changed.emit(slot, ViewChange.SERIES)
             else:
-                self.show_series(slot, series.series_instance_uid)
+                self.show_series(slot, series.key)
 
-    def show_series(self, slot: ViewSlot, series_uid: str | None) -> None:
-        """Show a series of the study in `slot` (None empties it), at its middle slice."""
-        if series_uid is None:
+    def show_series(self, slot: ViewSlot, series_key: str | None) -> None:
+        """Show a series of the study (by Series.key) in `slot` (None empties it), at its middle slice."""
+        if series_key is None:
             self._views[slot] = ViewState()
             self.events.view_changed.emit(slot, ViewChange.SERIES)
             return
         if self._study is None:
             raise RuntimeError("no study is open")
-        series = self._study.series_by_uid(series_uid)
+        series = self._series_by_key(series_key)
         middle = len(series) // 2
-        self._views[slot] = ViewState(series_uid=series_uid, slice_index=middle, window=None)
+        self._views[slot] = ViewState(series_key=series_key, slice_index=middle, window=None)
         self._views[slot] = dataclasses.replace(self._views[slot], window=self._default_window(slot))
         self.events.view_changed.emit(slot, ViewChange.SERIES)
 
@@ -300,10 +307,9 @@ class ViewerSession:
         series = self.series_in(slot)
         if series is None:
             return
-        uid = series.series_instance_uid
-        if uid not in self._robust_max:
-            self._robust_max[uid] = robust_max(self.pixels.pixels(series, len(series) // 2))
-        self.set_window(slot, preset_by_name(preset_name).window_for(self._robust_max[uid]))
+        if series.key not in self._robust_max:
+            self._robust_max[series.key] = robust_max(self.pixels.pixels(series, len(series) // 2))
+        self.set_window(slot, preset_by_name(preset_name).window_for(self._robust_max[series.key]))
 
     def reset_window(self, slot: ViewSlot) -> None:
         """Back to the DICOM window of the slice, or the automatic one without it."""
@@ -386,13 +392,15 @@ class ViewerSession:
                 and finding.axial_series_uid == series.series_instance_uid
                 and finding.key_slice_sop_instance_uid is not None
             ):
-                self.set_slice(
-                    slot,
-                    series.slice_index_by_uid(
+                try:
+                    key_index = series.slice_index_by_uid(
                         finding.key_slice_sop_instance_uid, finding.key_slice_frame_index
-                    ),
-                )
-                continue
+                    )
+                except KeyError:  # the key slice is in another part of a split series
+                    pass
+                else:
+                    self.set_slice(slot, key_index)
+                    continue
             try:
                 self.set_slice(slot, nearest_slice_index(series, disc.centre_lps))
             except ValueError:

@@ -109,7 +109,7 @@ def _text_actor(size: int, colour: tuple[float, float, float], bold: bool = Fals
 class SliceView(QVTKRenderWindowInteractor):
     """The VTK pane of one view slot. Renders on request (coalesced), like pyvistaqt."""
 
-    image_rendered = Signal(str, int)  # (series uid, slice index) after a slice is on screen
+    image_rendered = Signal(str, int)  # (Series.key, slice index) after a slice is on screen
     activated = Signal(object)  # ViewSlot, when the user clicks into the view
 
     def __init__(self, session: ViewerSession, slot: ViewSlot, parent: QWidget | None = None) -> None:
@@ -119,7 +119,7 @@ class SliceView(QVTKRenderWindowInteractor):
         self._closed = False
         self._drag = _DragState()
         self._wheel_remainder = 0
-        self._shown_key: tuple[str, int] | None = None  # (series uid, slice index) on screen
+        self._shown_key: tuple[str, int] | None = None  # (Series.key, slice index) on screen
         self.decode_error: str | None = None  # why the current slice shows no image
         self._image_shape: tuple[int, int] | None = None
         self._spacing = (1.0, 1.0)
@@ -180,7 +180,7 @@ class SliceView(QVTKRenderWindowInteractor):
 
     @property
     def shown_key(self) -> tuple[str, int] | None:
-        """(series uid, slice index) of the slice last rendered, or None when empty."""
+        """(Series.key, slice index) of the slice last rendered, or None when empty."""
         return self._shown_key
 
     # ---- session events ------------------------------------------------------------------
@@ -259,7 +259,7 @@ class SliceView(QVTKRenderWindowInteractor):
             self._keep_alive.pop("image", None)
             return
         index = self.session.view(self.slot).slice_index
-        self._shown_key = (series.series_instance_uid, index)
+        self._shown_key = (series.key, index)
         try:
             pixels = self.session.current_pixels(self.slot)
         except Exception as exc:  # a damaged file shows a message in its pane; the rest goes on

@@ -15,7 +15,7 @@ from lss_desktop.slice_view import SliceView
 from lss_desktop.theme import slot_colour_hex
 from lss_desktop.windowing import SPINE_PRESETS
 
-SERIES_MIME_TYPE = "application/x-lss-series-uid"
+SERIES_MIME_TYPE = "application/x-lss-series-key"  # payload: Series.key, UTF-8
 
 
 class ViewPanel(QFrame):
@@ -98,7 +98,7 @@ class ViewPanel(QFrame):
         self.series_combo.clear()
         self.series_combo.addItem("(empty)", None)
         for series in study.series if study is not None else ():
-            self.series_combo.addItem(series_title(series), series.series_instance_uid)
+            self.series_combo.addItem(series_title(series), series.key)
             self.series_combo.setItemData(
                 self.series_combo.count() - 1, series_details(series), Qt.ItemDataRole.ToolTipRole
             )
@@ -110,15 +110,15 @@ class ViewPanel(QFrame):
             self._select_current()
 
     def _select_current(self) -> None:
-        index = self.series_combo.findData(self.session.view(self.slot).series_uid)
+        index = self.series_combo.findData(self.session.view(self.slot).series_key)
         self.series_combo.blockSignals(True)
         self.series_combo.setCurrentIndex(max(index, 0))
         self.series_combo.blockSignals(False)
 
     def _on_combo_activated(self, index: int) -> None:
-        uid = self.series_combo.itemData(index)
-        if uid != self.session.view(self.slot).series_uid:
-            self.session.show_series(self.slot, uid)
+        key = self.series_combo.itemData(index)
+        if key != self.session.view(self.slot).series_key:
+            self.session.show_series(self.slot, key)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(SERIES_MIME_TYPE):
@@ -129,9 +129,9 @@ class ViewPanel(QFrame):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        uid = bytes(event.mimeData().data(SERIES_MIME_TYPE).data()).decode("utf-8")
-        if self.session.study is not None and uid:
-            self.session.show_series(self.slot, uid)
+        key = bytes(event.mimeData().data(SERIES_MIME_TYPE).data()).decode("utf-8")
+        if self.session.study is not None and key:
+            self.session.show_series(self.slot, key)
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
 

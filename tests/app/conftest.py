@@ -1,7 +1,7 @@
 """Fixtures for the desktop app tests: synthetic lumbar studies built in memory (a phantom
 sampled through each slice's own geometry, so every view shows the same anatomy), hand-built
-findings, a fake study loader with the engine loader's signature, and a tiny DICOM writer/reader
-for the command-line screenshot test.
+findings, a fake study loader with the engine loader's signature (to hold, cancel or fail a
+load on demand), and a tiny DICOM writer whose folders the real engine loader opens.
 
 Patient coordinates are LPS in mm: +x left, +y posterior, +z superior. The canal runs along z
 at (x=0, y=4); discs sit at the z values of DISC_Z, cranial first.
@@ -368,7 +368,7 @@ class FakeStudyLoader:
         return self.studies[Path(path)]
 
 
-# ---- tiny DICOM writer and reader (for the command-line test) --------------------------------
+# ---- a tiny DICOM writer (the engine loader reads it back) ----------------------------------
 
 
 def write_dicom_study(study: Study, folder: Path) -> Path:
@@ -416,77 +416,6 @@ def write_dicom_study(study: Study, folder: Path) -> Path:
             ds.PixelData = pixels.tobytes()
             ds.save_as(path, enforce_file_format=True)
     return folder
-
-
-def read_dicom_folder(path: Path, *, progress=None, cancel=None) -> Study:
-    """A minimal stand-in for engine.study.load_study, for files written by write_dicom_study."""
-    import pydicom
-
-    files = sorted(Path(path).rglob("*.dcm"))
-    if not files:
-        raise FileNotFoundError(f"no DICOM files in {path}")
-    headers = []
-    for i, file in enumerate(files):
-        if cancel is not None and cancel.is_set():
-            break
-        headers.append((file, pydicom.dcmread(file, stop_before_pixels=True)))
-        if progress is not None:
-            progress(i + 1, len(files))
-
-    def load(image: ImageSlice) -> np.ndarray:
-        return pydicom.dcmread(image.source_path).pixel_array.astype(np.float32)
-
-    by_series: dict[str, list] = {}
-    for file, ds in headers:
-        by_series.setdefault(ds.SeriesInstanceUID, []).append((file, ds))
-    series = []
-    for uid, items in by_series.items():
-        slices = []
-        for file, ds in items:
-            iop = [float(v) for v in ds.ImageOrientationPatient]
-            geometry = SliceGeometry(
-                position_lps=tuple(float(v) for v in ds.ImagePositionPatient),
-                row_direction=tuple(iop[:3]),
-                column_direction=tuple(iop[3:]),
-                pixel_spacing_mm=tuple(float(v) for v in ds.PixelSpacing),
-                rows=int(ds.Rows),
-                columns=int(ds.Columns),
-                slice_thickness_mm=float(ds.SliceThickness),
-            )
-            slices.append(ImageSlice(ds.SOPInstanceUID, file, None, int(ds.InstanceNumber), geometry))
-        slices.sort(key=lambda s: s.geometry.position_along_normal_mm)
-        normal_axis = int(np.argmax(np.abs(slices[0].geometry.normal)))
-        first = items[0][1]
-        description = str(first.SeriesDescription)
-        series.append(
-            Series(
-                series_instance_uid=uid,
-                study_instance_uid=str(first.StudyInstanceUID),
-                series_number=int(first.SeriesNumber),
-                description=description,
-                modality="MR",
-                orientation={0: Orientation.SAGITTAL, 1: Orientation.CORONAL, 2: Orientation.AXIAL}[
-                    normal_axis
-                ],
-                sequence=Sequence.T1 if "T1" in description else Sequence.T2,
-                slices=tuple(slices),
-                pixel_loader=load,
-            )
-        )
-    first = headers[0][1]
-    return Study(
-        study_instance_uid=str(first.StudyInstanceUID),
-        study_date=str(first.StudyDate),
-        description=str(first.StudyDescription),
-        accession_number="",
-        patient=PatientInfo(name=str(first.PatientName), patient_id=str(first.PatientID)),
-        series=tuple(sorted(series, key=lambda s: s.series_number or 0)),
-        set_aside=(),
-        load_report=LoadReport(
-            files_found=len(files), files_loaded=len(headers), cancelled=len(headers) < len(files)
-        ),
-        root=Path(path),
-    )
 
 
 # ---- pytest fixtures -------------------------------------------------------------------------
@@ -560,7 +489,6 @@ def lumbar():
         sagittal_geometries=sagittal_geometries,
         phantom_intensity=phantom_intensity,
         write_dicom_study=write_dicom_study,
-        read_dicom_folder=read_dicom_folder,
         FakeStudyLoader=FakeStudyLoader,
         DISC_Z=DISC_Z,
         CANAL_Y=CANAL_Y,

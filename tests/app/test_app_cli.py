@@ -30,11 +30,8 @@ def _lightness_grid(image: QImage, x0: int, x1: int, y0: int, y1: int, step: int
 def test_screenshot_of_a_dicom_study_written_with_pydicom(qapp, lumbar, tmp_path, screenshot_dir, capsys):
     folder = lumbar.write_dicom_study(lumbar.make_study(matrix=48, sagittal_t1=True), tmp_path / "study")
     out = screenshot_dir / "lss-desktop-screenshot.png"
-    code = desktop_app.main(
-        [str(folder), "--screenshot", str(out)],
-        study_loader=lumbar.read_dicom_folder,
-        recent_studies=MemoryRecentStudies(),
-    )
+    # The real engine loader reads the folder: nothing injected but the throw-away worklist.
+    code = desktop_app.main([str(folder), "--screenshot", str(out)], recent_studies=MemoryRecentStudies())
     assert code == ExitCode.OK, capsys.readouterr().err
     assert f"screenshot saved to {out}" in capsys.readouterr().out
     image = QImage(str(out))
@@ -50,16 +47,15 @@ def test_screenshot_of_a_dicom_study_written_with_pydicom(qapp, lumbar, tmp_path
         assert values.std() > 15.0, f"pane {i} looks blank"
 
 
-def test_screenshot_exits_with_the_load_error_code(qapp, lumbar, tmp_path, capsys):
+def test_screenshot_exits_with_the_load_error_code(qapp, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
     code = desktop_app.main(
-        [str(empty), "--screenshot", str(tmp_path / "x.png")],
-        study_loader=lumbar.read_dicom_folder,
-        recent_studies=MemoryRecentStudies(),
+        [str(empty), "--screenshot", str(tmp_path / "x.png")], recent_studies=MemoryRecentStudies()
     )
-    assert code == ExitCode.INPUT_INVALID
-    assert "no DICOM files" in capsys.readouterr().err
+    assert code == ExitCode.NO_DICOM
+    assert f"No readable DICOM images were found in {empty}" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
 

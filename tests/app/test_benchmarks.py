@@ -35,6 +35,7 @@ def rss_mb():
 app = QApplication([])
 from lss_desktop.hanging_protocol import ViewSlot
 from lss_desktop.main_window import MainWindow
+from lss_desktop.study_sources import load_study_with_engine
 from lss_desktop.theme import apply_dark_theme
 apply_dark_theme(app)
 results = {}
@@ -69,24 +70,17 @@ def open_and_time(loader, folder, repeats=3):
 study = conftest.make_study(matrix=512, axial_matrix=512, axial_gap_mm=5.0, angled_axial=False)
 folder = work / "dicom"
 if mode == "open":
-    # From the open request to the first slice on screen: an in-memory study through a loader,
-    # and a DICOM folder on disk read by the tests' sequential pydicom reader.
+    # From the open request to the first slice on screen: an in-memory study through a loader
+    # (the app's own share), and a DICOM folder on disk read by engine.study.load_study.
     memory_loader = conftest.FakeStudyLoader({work / "memory": study}, steps=1)
     results["open_to_first_image_in_memory_s"] = open_and_time(memory_loader, work / "memory")
     conftest.write_dicom_study(study, folder)
     results["dicom_files"] = len(list(folder.glob("*.dcm")))
     results["dicom_megabytes"] = round(sum(p.stat().st_size for p in folder.glob("*.dcm")) / 1e6, 1)
-    results["open_to_first_image_dicom_tests_sequential_reader_s"] = open_and_time(conftest.read_dicom_folder, folder)
-    try:
-        from engine.study import load_study  # lands with the loader; measured when present
-    except ImportError:
-        results["open_to_first_image_dicom_engine_loader_s"] = "engine.study.load_study not in this build"
-    else:
-        from lss_desktop.study_sources import load_study_with_engine
-        results["open_to_first_image_dicom_engine_loader_s"] = open_and_time(load_study_with_engine, folder)
+    results["open_to_first_image_dicom_engine_loader_s"] = open_and_time(load_study_with_engine, folder)
 else:
     baseline_rss = rss_mb()
-    window = new_window(conftest.read_dicom_folder)
+    window = new_window(load_study_with_engine)
     results["rss_app_started_no_study_mb"] = round(rss_mb(), 1)
     window.open_folder(folder)
     wait(lambda: window.session.study is not None and window.views_ready() and window.runner.running_count == 0)
@@ -142,8 +136,6 @@ else:
             return round(len(rendered) / (time.perf_counter() - start), 1)
 
         results["scroll_fps_wheel_events_linked_views"] = wheel_fps(4.0)
-        session.pixels.clear()
-        results["scroll_fps_decode_each_slice_from_dicom"] = scroll_fps(len(series) - 1)
     window.close()
 print(json.dumps(results))
 """

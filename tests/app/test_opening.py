@@ -113,25 +113,46 @@ def test_a_loader_error_is_shown_with_the_folder_and_the_app_goes_on(make_window
     assert window.session.study is None and not window.is_loading
 
 
-def test_no_dicom_found_gets_its_own_message(make_window, qtbot, tmp_path, monkeypatch):
-    class NoDicomFoundError(Exception):
-        pass
-
-    monkeypatch.setattr(engine.study, "NoDicomFoundError", NoDicomFoundError, raising=False)
-
-    def loader(path, *, progress=None, cancel=None):
-        raise NoDicomFoundError(f"{path}: 0 readable DICOM images among 3 files")
-
-    window = make_window(study_loader=loader)
+def test_no_dicom_found_gets_its_own_message(make_window, qtbot, tmp_path):
+    (tmp_path / "readme.txt").write_text("no images here")
+    window = make_window()  # the engine loader
     with qtbot.waitSignal(window.study_open_failed, timeout=10_000) as failed:
         window.open_folder(tmp_path)
     assert failed.args[1] == ExitCode.NO_DICOM
     assert window.last_message.windowTitle() == "No DICOM images found"
+    assert str(tmp_path) in window.last_message.text()
     window.last_message.close()
 
 
+def test_open_a_dicom_folder_with_the_engine_loader(make_window, qtbot, lumbar, tmp_path, recent):
+    folder = lumbar.write_dicom_study(lumbar.make_study(matrix=32, sagittal_t1=True), tmp_path / "study")
+    (folder / "junk.dcm").write_bytes(b"DICM but not really")
+    window = make_window(recent_studies=recent)
+    progress = []
+    window.progress_bar.valueChanged.connect(progress.append)
+    with qtbot.waitSignal(window.study_opened, timeout=30_000) as opened:
+        window.open_folder(folder)
+    study = opened.args[0]
+    assert [s.description for s in study.series] == [
+        "Sag T2 TSE",
+        "Ax T2 TSE stack",
+        "Ax T2 per disc",
+        "Sag T1 TSE",
+    ]
+    assert progress and max(progress) > 0
+    qtbot.waitUntil(lambda: window.views_ready() and window.runner.running_count == 0, timeout=20_000)
+    assert window.session.series_in(ViewSlot.RIGHT).description == "Sag T1 TSE"
+    assert window.panels[ViewSlot.LEFT].view.capture_rgb().std() > 20.0
+    files = [
+        window.load_report_dialog.table.item(r, 0).text()
+        for r in range(window.load_report_dialog.table.rowCount())
+    ]
+    assert any("junk.dcm" in f for f in files)
+    assert recent.entries()[0].series_count == 4
+
+
 def test_the_engine_loader_says_clearly_when_it_is_missing(monkeypatch, tmp_path):
-    monkeypatch.delattr(engine.study, "load_study", raising=False)
+    monkeypatch.delattr(engine.study, "load_study")
     with pytest.raises(ComponentUnavailableError, match=r"engine\.study\.load_study"):
         load_study_with_engine(tmp_path)
 
@@ -143,7 +164,7 @@ def test_the_engine_loader_is_called_with_progress_and_cancel(monkeypatch, tmp_p
         seen.update(path=path, progress=progress, cancel=cancel)
         return lumbar.make_study(matrix=16)
 
-    monkeypatch.setattr(engine.study, "load_study", load_study, raising=False)
+    monkeypatch.setattr(engine.study, "load_study", load_study)
     marker = object()
     study = load_study_with_engine(tmp_path, progress=print, cancel=marker)
     assert study.description == "MRI lumbar spine"
@@ -190,7 +211,7 @@ def test_demo_study_is_written_off_thread_then_opened(make_window, qtbot, lumbar
 
     monkeypatch.setitem(sys.modules, "engine.synthetic_study", types.SimpleNamespace(write_study=write_study))
     demo = tmp_path / "demo"
-    window = make_window(study_loader=lumbar.read_dicom_folder, demo_folder=demo, show_dialogs=False)
+    window = make_window(demo_folder=demo, show_dialogs=False)  # the engine loader opens it
     with qtbot.waitSignal(window.study_opened, timeout=20_000) as opened:
         window.demo_action.trigger()
     assert written == [(demo, 0)]

@@ -72,7 +72,7 @@ def test_set_study_hangs_views_at_the_middle_slice_with_a_window(lumbar):
     left = session.view(ViewSlot.LEFT)
     assert left.slice_index == len(study.series[0]) // 2
     assert left.window is not None and left.window.width > 100
-    assert session.view(ViewSlot.RIGHT).series_uid is None
+    assert session.view(ViewSlot.RIGHT).series_key is None
 
 
 def test_scroll_is_clamped_and_only_real_changes_emit(lumbar):
@@ -192,3 +192,22 @@ def test_anonymise_and_closing_the_study(lumbar):
     session.set_study(None)
     assert session.series_in(ViewSlot.LEFT) is None
     assert session.pixels.size_bytes == 0
+
+
+def test_the_parts_of_a_split_series_are_shown_and_cached_separately(lumbar):
+    import dataclasses
+
+    study = lumbar.make_study(matrix=16, angled_axial=False)
+    axial = study.series[1]
+    half = len(axial) // 2
+    part1 = dataclasses.replace(axial, slices=axial.slices[:half], split_part=1)
+    part2 = dataclasses.replace(axial, slices=axial.slices[half:], split_part=2)
+    study = dataclasses.replace(study, series=(study.series[0], part1, part2))
+    session = ViewerSession()
+    session.set_study(study)
+    assert part1.series_instance_uid == part2.series_instance_uid and part1.key != part2.key
+    session.show_series(ViewSlot.MIDDLE, part2.key)
+    session.show_series(ViewSlot.RIGHT, part1.key)
+    assert session.series_in(ViewSlot.MIDDLE) is part2 and session.series_in(ViewSlot.RIGHT) is part1
+    assert session.current_slice(ViewSlot.MIDDLE) is part2.slices[len(part2) // 2]
+    assert (part2, len(part2) // 2) in session.pixels and (part1, len(part1) // 2) in session.pixels

@@ -344,7 +344,7 @@ def test_series_can_be_shown_by_combo_drop_and_double_click(viewer, lumbar):
     panel = viewer.panels[ViewSlot.MIDDLE]
     index = panel.series_combo.findData(lumbar.STUDY_UID + ".3")
     panel.series_combo.activated.emit(index)
-    assert session.view(ViewSlot.MIDDLE).series_uid == lumbar.STUDY_UID + ".3"
+    assert session.view(ViewSlot.MIDDLE).series_key == lumbar.STUDY_UID + ".3"
 
     from PySide6.QtGui import QDropEvent
 
@@ -359,12 +359,12 @@ def test_series_can_be_shown_by_combo_drop_and_double_click(viewer, lumbar):
     )
     viewer.third_view_action.setChecked(True)
     viewer.panels[ViewSlot.RIGHT].dropEvent(drop)
-    assert session.view(ViewSlot.RIGHT).series_uid == lumbar.STUDY_UID + ".2"
+    assert session.view(ViewSlot.RIGHT).series_key == lumbar.STUDY_UID + ".2"
     assert viewer.panels[ViewSlot.RIGHT].series_combo.currentData() == lumbar.STUDY_UID + ".2"
 
     viewer.active_slot = ViewSlot.LEFT
     browser.itemDoubleClicked.emit(browser.item_for(lumbar.STUDY_UID + ".3"))
-    assert session.view(ViewSlot.LEFT).series_uid == lumbar.STUDY_UID + ".3"
+    assert session.view(ViewSlot.LEFT).series_key == lumbar.STUDY_UID + ".3"
 
 
 def test_thumbnails_banner_and_version_are_shown(viewer):
