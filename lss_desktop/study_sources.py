@@ -53,8 +53,17 @@ def is_no_dicom_found(error: BaseException) -> bool:
     return isinstance(error, NoDicomFoundError)
 
 
+def _demo_images_folder(out_dir: Path) -> Path:
+    # The generator writes OUT/study (DICOM) beside OUT/ground_truth; only the images are opened.
+    return out_dir / "study" if (out_dir / "study").is_dir() else out_dir
+
+
 def write_demo_study(out_dir: Path, seed: int = 0) -> Path:
-    """Write the synthetic demo study (DICOM) into `out_dir` and return the folder to open."""
+    """Write the synthetic demo study into `out_dir` (once; later calls reuse it) and return the
+    folder of its DICOM images."""
+    images = _demo_images_folder(out_dir)
+    if images != out_dir and any(images.iterdir()):
+        return images
     try:
         from engine.synthetic_study import write_study
     except ImportError as exc:
@@ -63,4 +72,4 @@ def write_demo_study(out_dir: Path, seed: int = 0) -> Path:
         ) from exc
     out_dir.mkdir(parents=True, exist_ok=True)
     write_study(out_dir, seed)
-    return out_dir
+    return _demo_images_folder(out_dir)

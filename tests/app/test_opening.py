@@ -205,9 +205,11 @@ def test_activating_a_worklist_entry_opens_that_folder(make_window, qtbot, lumba
 def test_demo_study_is_written_off_thread_then_opened(make_window, qtbot, lumbar, tmp_path, monkeypatch):
     written = []
 
-    def write_study(out_dir, seed):
+    def write_study(out_dir, seed):  # the generator's layout: OUT/study beside OUT/ground_truth
         written.append((Path(out_dir), seed))
-        lumbar.write_dicom_study(lumbar.make_study(matrix=24, angled_axial=False), Path(out_dir))
+        lumbar.write_dicom_study(lumbar.make_study(matrix=24, angled_axial=False), Path(out_dir) / "study")
+        (Path(out_dir) / "ground_truth").mkdir()
+        (Path(out_dir) / "ground_truth" / "levels.json").write_text("{}")
 
     monkeypatch.setitem(sys.modules, "engine.synthetic_study", types.SimpleNamespace(write_study=write_study))
     demo = tmp_path / "demo"
@@ -216,7 +218,11 @@ def test_demo_study_is_written_off_thread_then_opened(make_window, qtbot, lumbar
         window.demo_action.trigger()
     assert written == [(demo, 0)]
     assert [s.description for s in opened.args[0].series] == ["Sag T2 TSE", "Ax T2 TSE stack"]
+    assert opened.args[0].load_report.files_found == opened.args[0].load_report.files_loaded  # images only
     qtbot.waitUntil(lambda: window.views_ready() and window.runner.running_count == 0, timeout=10_000)
+    with qtbot.waitSignal(window.study_opened, timeout=20_000):
+        window.demo_action.trigger()  # a second time: the written study is reused
+    assert written == [(demo, 0)]
 
 
 def test_demo_study_unavailable_says_so(make_window, qtbot, monkeypatch, tmp_path):
