@@ -16,6 +16,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.study",
     "engine.cli.demo_study",
     "engine.cli.bench",
+    "engine.cli.pacs",
+    "engine.cli.report",
     "engine.cli.train",
 )
 

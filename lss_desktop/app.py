@@ -1,0 +1,158 @@
+"""`lss-desktop [STUDY_DIR] [--screenshot FILE] [--analyze]`: the desktop viewer.
+
+With --screenshot the app opens the study, waits until every view shows its image and the
+background work is done, saves a screenshot of the whole window and exits: for tests, docs and
+support. Exit codes follow `lss` (engine.cli.exit_codes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+import engine
+from engine.cli.exit_codes import ExitCode
+from lss_desktop.main_window import MainWindow
+from lss_desktop.recent_studies import RecentStudies, SettingsRecentStudies
+from lss_desktop.study_sources import StudyLoader, load_study_with_engine
+from lss_desktop.theme import apply_dark_theme
+
+SCREENSHOT_TIMEOUT_S = 120
+_POLL_MS = 50
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lss-desktop",
+        description="LSS Desktop: decision support for lumbar spinal stenosis on MRI. " + engine.INTENDED_USE,
+    )
+    parser.add_argument("study_dir", nargs="?", type=Path, metavar="STUDY_DIR", help="DICOM folder to open")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="open STUDY_DIR, save a screenshot of the whole window to FILE (PNG) and exit",
+    )
+    parser.add_argument("--analyze", action="store_true", help="analyse the study after opening it")
+    parser.add_argument("--version", action="version", version=f"lss-desktop {engine.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    return parser
+
+
+def analysis_unavailable_reason() -> str | None:
+    """Why --analyze cannot run in this build, or None when it can."""
+    if importlib.util.find_spec("engine.analysis") is None:
+        return "the analysis engine (engine.analysis) is not installed"
+    return "this version of the desktop app does not run analyses yet"
+
+
+class ScreenshotJob(QObject):
+    """Waits for the opened study to be fully on screen, saves the screenshot, ends the event loop."""
+
+    def __init__(self, app: QApplication, window: MainWindow, path: Path, timeout_s: float) -> None:
+        super().__init__(window)
+        self.app = app
+        self.window = window
+        self.path = path
+        self.exit_code = ExitCode.FAILURE
+        self.timeout_s = timeout_s
+        self._opened = False
+        window.study_opened.connect(self._on_opened)
+        window.study_open_failed.connect(self._on_failed)
+        self._poll = QTimer(self)
+        self._poll.setInterval(_POLL_MS)
+        self._poll.timeout.connect(self._try_capture)
+        self._poll.start()
+        QTimer.singleShot(int(timeout_s * 1000), self._on_timeout)
+
+    def _on_opened(self, _study: object) -> None:
+        self._opened = True
+
+    def _on_failed(self, message: str, code: int) -> None:
+        print(f"lss-desktop: {message}", file=sys.stderr)
+        self._finish(ExitCode(code))
+
+    def _try_capture(self) -> None:
+        if not self._opened or self.window.is_loading or self.window.runner.running_count:
+            return
+        if not self.window.views_ready():
+            return
+        try:
+            self.window.save_screenshot(self.path)
+        except OSError as exc:
+            print(f"lss-desktop: {exc}", file=sys.stderr)
+            self._finish(ExitCode.INPUT_INVALID)
+            return
+        print(f"lss-desktop: screenshot saved to {self.path}")
+        self._finish(ExitCode.OK)
+
+    def _on_timeout(self) -> None:
+        if self._poll.isActive():
+            print(
+                f"lss-desktop: the study was not on screen within {SCREENSHOT_TIMEOUT_S} s", file=sys.stderr
+            )
+            self._finish(ExitCode.FAILURE)
+
+    def _finish(self, code: ExitCode) -> None:
+        self._poll.stop()
+        self.exit_code = code
+        self.app.exit(int(code))
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    study_loader: StudyLoader | None = None,
+    recent_studies: RecentStudies | None = None,
+) -> int:
+    """Run the app. `study_loader` and `recent_studies` replace the engine loader and the
+    QSettings worklist (tests inject them; production uses the defaults)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    reason = analysis_unavailable_reason() if args.analyze else None
+    if reason is not None:
+        print(
+            f"lss-desktop: --analyze is not available in this build: {reason}. "
+            "Open the study without --analyze.",
+            file=sys.stderr,
+        )
+        return int(ExitCode.USAGE)
+    if args.screenshot is not None and args.study_dir is None:
+        print("lss-desktop: --screenshot needs a STUDY_DIR to open", file=sys.stderr)
+        return int(ExitCode.USAGE)
+    if args.study_dir is not None and not args.study_dir.is_dir():
+        print(f"lss-desktop: STUDY_DIR {args.study_dir} is not a folder", file=sys.stderr)
+        return int(ExitCode.INPUT_INVALID)
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "lss-desktop"])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName("LSS Desktop")
+    app.setApplicationName("lss-desktop")
+    apply_dark_theme(app)
+    window = MainWindow(
+        study_loader=study_loader or load_study_with_engine,
+        recent_studies=recent_studies or SettingsRecentStudies(QSettings()),
+        show_dialogs=args.screenshot is None,
+    )
+    job = ScreenshotJob(app, window, args.screenshot, SCREENSHOT_TIMEOUT_S) if args.screenshot else None
+    window.show()
+    if args.study_dir is not None:
+        folder = args.study_dir
+        QTimer.singleShot(0, lambda: window.open_folder(folder))
+    code = app.exec()
+    window.close()
+    window.deleteLater()
+    return int(job.exit_code) if job is not None else int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

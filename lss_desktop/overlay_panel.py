@@ -1,0 +1,140 @@
+"""Overlay controls and colour legend: masks on/off, fill or outline, opacity, one entry per
+structure with its colour, the explanation heat map and the level labels."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.findings import StudyFindings
+from lss_desktop.overlays import OverlaySettings, OverlayStyle, structure_colour
+from lss_desktop.session import ViewerSession
+
+_STRUCTURE_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _swatch(rgb: tuple[int, int, int]) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(*rgb))
+    return QIcon(pixmap)
+
+
+class OverlayPanel(QWidget):
+    def __init__(self, session: ViewerSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._closed = False
+        self._syncing = False
+
+        self.masks_check = QCheckBox("Show masks")
+        self.style_combo = QComboBox()
+        self.style_combo.addItem("Filled", OverlayStyle.FILL)
+        self.style_combo.addItem("Outline", OverlayStyle.OUTLINE)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setToolTip("Opacity of filled masks and of the heat map")
+        self.legend = QListWidget()
+        self.legend.setMaximumHeight(150)
+        self.legend_hint = QLabel("No masks in this study yet.")
+        self.legend_hint.setStyleSheet("color: #7a808a;")
+        self.explanation_check = QCheckBox("Explanation map (heat)")
+        self.explanation_check.setToolTip("Where the model looked when grading (cross-attention)")
+        self.labels_check = QCheckBox("Level labels (drag to correct)")
+
+        form = QFormLayout()
+        form.addRow("Style", self.style_combo)
+        form.addRow("Opacity", self.opacity_slider)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.masks_check)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Structures"))
+        layout.addWidget(self.legend)
+        layout.addWidget(self.legend_hint)
+        layout.addWidget(self.explanation_check)
+        layout.addWidget(self.labels_check)
+        layout.addStretch(1)
+
+        self.masks_check.toggled.connect(lambda on: self._change(show_masks=on))
+        self.style_combo.currentIndexChanged.connect(
+            lambda i: self._change(style=self.style_combo.itemData(i))
+        )
+        self.opacity_slider.valueChanged.connect(lambda v: self._change(opacity=v / 100.0))
+        self.explanation_check.toggled.connect(lambda on: self._change(show_explanation=on))
+        self.labels_check.toggled.connect(lambda on: self._change(show_level_labels=on))
+        self.legend.itemChanged.connect(self._on_legend_item_changed)
+
+        self._subscriptions = (
+            (session.events.findings_changed, self._on_findings_changed),
+            (session.events.overlay_settings_changed, self._sync_from_settings),
+        )
+        for emitter, callback in self._subscriptions:
+            emitter.connect(callback)
+        self._on_findings_changed(session.findings)
+        self._sync_from_settings(session.overlay_settings)
+
+    def _change(self, **changes: Any) -> None:
+        if not self._syncing:
+            self.session.set_overlay_settings(dataclasses.replace(self.session.overlay_settings, **changes))
+
+    def _on_legend_item_changed(self, item: QListWidgetItem) -> None:
+        if self._syncing:
+            return
+        structure = str(item.data(_STRUCTURE_ROLE))
+        hidden = set(self.session.overlay_settings.hidden_structures)
+        if item.checkState() == Qt.CheckState.Checked:
+            hidden.discard(structure)
+        else:
+            hidden.add(structure)
+        self._change(hidden_structures=frozenset(hidden))
+
+    def _on_findings_changed(self, findings: StudyFindings | None) -> None:
+        structures = sorted({m.structure for m in findings.masks}) if findings is not None else []
+        self._syncing = True
+        self.legend.clear()
+        hidden = self.session.overlay_settings.hidden_structures
+        for structure in structures:
+            item = QListWidgetItem(_swatch(structure_colour(structure)), structure)
+            item.setData(_STRUCTURE_ROLE, structure)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked if structure in hidden else Qt.CheckState.Checked)
+            self.legend.addItem(item)
+        self._syncing = False
+        self.legend.setVisible(bool(structures))
+        self.legend_hint.setVisible(not structures)
+        has_maps = findings is not None and bool(findings.explanations)
+        self.explanation_check.setEnabled(has_maps)
+        self.labels_check.setEnabled(findings is not None and bool(findings.levels))
+
+    def _sync_from_settings(self, settings: OverlaySettings) -> None:
+        self._syncing = True
+        self.masks_check.setChecked(settings.show_masks)
+        self.style_combo.setCurrentIndex(self.style_combo.findData(settings.style))
+        self.opacity_slider.setValue(round(settings.opacity * 100))
+        self.explanation_check.setChecked(settings.show_explanation)
+        self.labels_check.setChecked(settings.show_level_labels)
+        for row in range(self.legend.count()):
+            item = self.legend.item(row)
+            hidden = item.data(_STRUCTURE_ROLE) in settings.hidden_structures
+            item.setCheckState(Qt.CheckState.Unchecked if hidden else Qt.CheckState.Checked)
+        self._syncing = False
+
+    def close_panel(self) -> None:
+        if not self._closed:
+            self._closed = True
+            for emitter, callback in self._subscriptions:
+                emitter.disconnect(callback)

@@ -1,0 +1,45 @@
+"""The worklist: recently opened studies (description, date, folder). Double-click to reopen."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from lss_desktop.recent_studies import RecentStudies
+
+_FOLDER_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _display_date(value: str) -> str:
+    return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value
+
+
+class WorklistPanel(QTreeWidget):
+    open_requested = Signal(str)  # folder
+
+    def __init__(self, recent: RecentStudies, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.recent = recent
+        self.setHeaderLabels(["Study", "Date", "Series", "Opened"])
+        self.setRootIsDecorated(False)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.itemActivated.connect(lambda item, _col: self.open_requested.emit(item.data(0, _FOLDER_ROLE)))
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.clear()
+        for entry in self.recent.entries():
+            item = QTreeWidgetItem(
+                [
+                    entry.description or "(no description)",
+                    _display_date(entry.study_date),
+                    str(entry.series_count),
+                    entry.opened_at.replace("T", " ")[:16],
+                ]
+            )
+            item.setData(0, _FOLDER_ROLE, entry.folder)
+            item.setToolTip(0, entry.folder)
+            self.addTopLevelItem(item)
+        for column in range(self.columnCount()):
+            self.resizeColumnToContents(column)
