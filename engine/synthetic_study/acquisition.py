@@ -216,8 +216,8 @@ def plan_study(rng: np.random.Generator, anatomy: Anatomy, axial_style: AxialSty
         acquisition_matrix=(sag_matrix, acq),
         phase_encoding="ROW",
         blur_px=float(rng.uniform(0.35, 0.6)),
-        bias_decay_mm=float(rng.uniform(80.0, 140.0)),
-        bias_weight=float(rng.uniform(0.7, 0.92)),
+        bias_decay_mm=float(rng.uniform(60.0, 110.0)),
+        bias_weight=float(rng.uniform(0.85, 0.97)),
     )
     t1_num, t2_num, ax_num = vendor.series_numbers
     sag_t2 = SeriesProtocol(
@@ -274,8 +274,8 @@ def plan_study(rng: np.random.Generator, anatomy: Anatomy, axial_style: AxialSty
         noise_fraction=float(rng.uniform(0.015, 0.035)) * (0.8 if three_tesla else 1.0),
         blur_px=float(rng.uniform(0.35, 0.6)),
         signal_scale=float(rng.uniform(900.0, 2600.0)),
-        bias_decay_mm=float(rng.uniform(80.0, 140.0)),
-        bias_weight=float(rng.uniform(0.7, 0.92)),
+        bias_decay_mm=float(rng.uniform(60.0, 110.0)),
+        bias_weight=float(rng.uniform(0.85, 0.97)),
         axial_style=style,
     )
     return StudyProtocol(vendor=vendor, series=(sag_t1, sag_t2, ax_t2), axial_style=style)

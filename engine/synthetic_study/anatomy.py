@@ -30,16 +30,16 @@ from engine.synthetic_study.spine_frame import SpineCurveShape, SpineFrame, buil
 # Caudal to cranial. Base posterior heights, half-widths, depths (mm) of an average adult.
 _VERTEBRAE = (
     # name, label, height, half_width, depth, canal_half_width, pedicle_width, transverse, spinous
-    ("S1", Label.SACRUM, 28.0, 25.0, 32.0, 13.0, 11.0, 0.0, 16.0),
-    ("L5", Label.VERTEBRA_L5, 26.0, 24.5, 33.0, 12.5, 9.5, 21.0, 24.0),
-    ("L4", Label.VERTEBRA_L4, 27.0, 23.5, 33.0, 12.0, 8.5, 25.0, 29.0),
-    ("L3", Label.VERTEBRA_L3, 27.0, 22.5, 32.0, 11.5, 8.0, 29.0, 31.0),
-    ("L2", Label.VERTEBRA_L2, 26.5, 21.5, 31.0, 11.0, 7.5, 23.0, 31.0),
-    ("L1", Label.VERTEBRA_L1, 25.5, 20.5, 30.0, 10.5, 7.5, 16.0, 30.0),
-    ("T12", Label.VERTEBRA_T12, 24.0, 19.5, 29.0, 10.0, 7.0, 8.0, 30.0),
-    ("T11", Label.VERTEBRA_THORACIC, 23.0, 18.5, 28.0, 9.5, 7.0, 0.0, 30.0),
-    ("T10", Label.VERTEBRA_THORACIC, 22.0, 18.0, 27.0, 9.0, 7.0, 0.0, 30.0),
-    ("T9", Label.VERTEBRA_THORACIC, 21.5, 17.5, 26.5, 9.0, 7.0, 0.0, 30.0),
+    ("S1", Label.SACRUM, 28.0, 27.0, 32.0, 13.0, 11.0, 0.0, 16.0),
+    ("L5", Label.VERTEBRA_L5, 26.0, 27.0, 33.0, 12.5, 9.5, 21.0, 24.0),
+    ("L4", Label.VERTEBRA_L4, 27.0, 26.0, 33.0, 12.0, 8.5, 25.0, 29.0),
+    ("L3", Label.VERTEBRA_L3, 27.0, 25.0, 32.0, 11.5, 8.0, 29.0, 31.0),
+    ("L2", Label.VERTEBRA_L2, 26.5, 24.0, 31.0, 11.0, 7.5, 23.0, 31.0),
+    ("L1", Label.VERTEBRA_L1, 25.5, 23.0, 30.0, 10.5, 7.5, 16.0, 30.0),
+    ("T12", Label.VERTEBRA_T12, 24.0, 21.5, 29.0, 10.0, 7.0, 8.0, 30.0),
+    ("T11", Label.VERTEBRA_THORACIC, 23.0, 20.5, 28.0, 9.5, 7.0, 0.0, 30.0),
+    ("T10", Label.VERTEBRA_THORACIC, 22.0, 20.0, 27.0, 9.0, 7.0, 0.0, 30.0),
+    ("T9", Label.VERTEBRA_THORACIC, 21.5, 19.5, 26.5, 9.0, 7.0, 0.0, 30.0),
 )
 # Caudal to cranial: name, label, posterior height (mm), extra wedge angle (deg at 45 deg lordosis).
 _DISCS = (
@@ -136,11 +136,14 @@ class Texture:
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
     step_mm: float = 4.0
 
-    def sample(self, s: np.ndarray, u: np.ndarray, v: np.ndarray, stretch_s: float = 1.0) -> np.ndarray:
-        """Trilinear sample (float32, shape of s); stretch_s > 1 elongates features along s.
-        Adds a finer octave on top. Periodic outside the grid."""
+    def sample(
+        self, s: np.ndarray, u: np.ndarray, v: np.ndarray, stretch_s: float = 1.0, octaves: int = 2
+    ) -> np.ndarray:
+        """Trilinear sample (float32, shape of s); stretch_s > 1 elongates features along s;
+        the second octave adds detail at 2.3x the frequency. Periodic outside the grid."""
         out = self._trilinear(u, v, s / np.float32(stretch_s))
-        out += 0.5 * self._trilinear(u * 2.3 + 17.0, v * 2.3 + 5.0, s * np.float32(2.3 / stretch_s) + 3.0)
+        if octaves > 1:
+            out += 0.5 * self._trilinear(u * 2.3 + 17.0, v * 2.3 + 5.0, s * np.float32(2.3 / stretch_s) + 3.0)
         return out
 
     def _trilinear(self, u: np.ndarray, v: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -310,6 +313,7 @@ def build_anatomy(rng: np.random.Generator, grades: tuple[SchizasGrade, ...]) ->
     )
     knots_a_arr = base.knots_a.copy()
     knots_b_arr = base.knots_b.copy()
+    roots = _plan_roots(rng, discs, sac_scale)
     compressions = []
     targets: dict[str, float] = {}
     for level in DISC_LEVELS:
@@ -346,7 +350,9 @@ def build_anatomy(rng: np.random.Generator, grades: tuple[SchizasGrade, ...]) ->
                 compression=c,
                 lobe_shift_rad=shift,
                 fill=0.0 if grade is SchizasGrade.A else 1.0,
-                clump={"A": 0.0, "B": 0.25, "C": 4.5, "D": 5.0}[grade.value],
+                clump={"A": 0.0, "B": 0.15, "C": 5.0, "D": 5.0}[grade.value],
+                grainy=grade is SchizasGrade.B,
+                homogeneous=grade in (SchizasGrade.C, SchizasGrade.D),
             )
         )
     sac = replace(base, levels=tuple(compressions))
@@ -389,7 +395,7 @@ def build_anatomy(rng: np.random.Generator, grades: tuple[SchizasGrade, ...]) ->
     # -- roots ----------------------------------------------------------------------------------
     sac = tabulate_roots(
         sac,
-        _plan_roots(rng, discs, sac_scale),
+        roots,
         s_max=vertebrae[-1].s_mid + 40.0,
         foramen_u=np.array([v.canal_half_width for v in vertebrae]),
         foramen_s=np.array([v.s_mid for v in vertebrae]),
@@ -402,7 +408,7 @@ def build_anatomy(rng: np.random.Generator, grades: tuple[SchizasGrade, ...]) ->
         abdomen_depth=float(150.0 * scale + 30.0 * obesity),
         table_y=0.0,
         flank_fat_mm=float(8.0 + 14.0 * obesity),
-        back_muscle_mm=float(rng.uniform(38.0, 52.0) * scale),
+        back_muscle_mm=float(rng.uniform(34.0, 46.0) * scale),
         psoas_max_radius=float((17.0 if sex == "F" else 21.0) * scale * rng.uniform(0.9, 1.1)),
         aorta_radius=float(rng.uniform(8.0, 11.0) + 0.02 * (age - 50)),
         muscle_fat_fraction=float(np.clip(0.05 + 0.004 * (age - 30) + 0.03 * obesity, 0.03, 0.35)),

@@ -35,7 +35,9 @@ class LevelCompression:
     sigma_mm: half-length of the hourglass along the canal.
     lobe_shift_rad: the anterior (disc) lobe turned towards one side (paracentral protrusion).
     fill: 0 keeps rootlets layered dorsally (A), 1 spreads them over the whole sac (B-D).
-    clump: relative growth of the rootlet radius at the level (0 for A, ~2.5 for C/D).
+    clump: relative growth of the rootlet radius at the level (0 for A, ~5 for C/D).
+    homogeneous: within about one sigma of the disc the whole sac is clumped roots (C/D).
+    grainy: near the disc about half of the sac is fine rootlets, the rest CSF (B).
     """
 
     level: str
@@ -45,6 +47,8 @@ class LevelCompression:
     lobe_shift_rad: float
     fill: float
     clump: float
+    homogeneous: bool = False  # C/D: no CSF left between the roots near the disc
+    grainy: bool = False  # B: crowded roots with a little CSF between them near the disc
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +135,22 @@ class DuralSac:
         b = self.cord_b * np.sqrt(taper) + 1e-3
         return (u / a) ** 2 + ((v - (self.centre_v + 0.8)) / b) ** 2 < 1.0
 
+    def clumped_mask(self, s: np.ndarray) -> np.ndarray:
+        """True where the sac content is one homogeneous grey mass of roots (C/D levels)."""
+        out = np.zeros(np.shape(s), dtype=bool)
+        for lv in self.levels:
+            if lv.homogeneous:
+                out |= np.abs(s - lv.s_centre) < 1.1 * lv.sigma_mm
+        return out
+
+    def grain_weight(self, s: np.ndarray) -> np.ndarray:
+        """0..1, how strongly the sac is crowded with fine rootlets (grade B levels) at s."""
+        out = np.zeros(np.shape(s), dtype=np.float32)
+        for lv in self.levels:
+            if lv.grainy:
+                out = np.maximum(out, np.exp(-0.5 * ((s - lv.s_centre) / lv.sigma_mm) ** 2))
+        return out
+
     def root_index(self, s: np.ndarray) -> np.ndarray:
         n = self.root_u.shape[1]
         j = np.rint((s - np.float32(self.roots_s0)) / np.float32(_ROOT_TABLE_STEP_MM)).astype(np.int32)
@@ -142,11 +162,18 @@ class DuralSac:
         j = self.root_index(s)
         hit = np.zeros(s.shape, dtype=bool)
         for i in range(self.root_u.shape[0]):
-            r = self.root_r[i].take(j)
-            valid = (r > 0) & (self.root_inside[i].take(j) == inside)
-            du = u - self.root_u[i].take(j)
-            dv = v - self.root_v[i].take(j)
-            hit |= valid & (du * du + dv * dv < r * r)
+            present = (self.root_r[i] > 0) & (self.root_inside[i] == inside)
+            cols = np.flatnonzero(present)
+            if cols.size == 0:
+                continue
+            near = np.flatnonzero((j >= cols[0]) & (j <= cols[-1]))
+            if near.size == 0:
+                continue
+            jn = j[near]
+            r = self.root_r[i].take(jn) * present.take(jn)
+            du = u[near] - self.root_u[i].take(jn)
+            dv = v[near] - self.root_v[i].take(jn)
+            hit[near[du * du + dv * dv < r * r]] = True
         return hit
 
 

@@ -179,12 +179,16 @@ def evaluate_local(
     below_skin = _superellipse(aub, vb - vt, wb - 2.5, dt - 2.5) & (yb < _F(hab.table_y - 2.5))
     cb.paint(below_skin, Label.SUBCUTANEOUS_FAT, Tissue.FAT)
     depth_at = np.interp(sb, tb.vert_mid, tb.vert_depth).astype(_F)
-    flank = vb < 6.0 + 0.6 * np.maximum(aub - 55.0, 0.0)
-    inner = _superellipse(aub, vb - vt, wb - fat_t - 11.0, dt - fat_t - 11.0)
-    wall = _superellipse(aub, vb - vt, wb - fat_t, dt - fat_t) & ~inner & flank
-    cavity = inner & flank
-    cb.paint(wall, Label.ABDOMEN, Tissue.MUSCLE)
-    peritoneum = -depth_at - 6.0 + 0.6 * np.maximum(aub - 22.0, 0.0)
+    # peritoneal cavity: an ellipse in front of the spine inside a 12 mm muscular wall; the
+    # flanks outside the wall are fat, the space around psoas and kidneys retroperitoneal fat
+    cav_v = -depth_at - 35.0
+    cav_b = np.maximum(cav_v - (v_front + fat_t + 12.0), 30.0)
+    cav_a = np.maximum(wb - fat_t - 14.0, 60.0)
+    dvc = vb - cav_v
+    cavity = _ellipse(aub, dvc, cav_a, cav_b)
+    wall = _ellipse(aub, dvc, cav_a + 12.0, cav_b + 12.0) & ~cavity
+    cb.paint(wall & below_skin, Label.ABDOMEN, Tissue.MUSCLE)
+    peritoneum = np.minimum(-depth_at - 3.0 + 1.1 * np.maximum(aub - 18.0, 0.0), 15.0)
     cb.paint(cavity & (vb >= peritoneum), Label.RETROPERITONEAL_FAT, Tissue.FAT)
     cb.paint(cavity & (vb < peritoneum), Label.ABDOMEN, Tissue.BOWEL)
     _paint_posterior_muscles(anatomy, tb, cb, sb, ub, vb, aub, yb)
@@ -232,24 +236,27 @@ def _paint_posterior_muscles(
     hab = anatomy.habitus
     roof0 = np.interp(s, tb.roof_s, tb.roof_v).astype(_F)
     thickness = _F(hab.back_muscle_mm) * np.clip((s - tb.vert_mid[0] + 40.0) / 70.0, 0.25, 1.0)
-    width = _F(hab.back_muscle_mm * 0.78) * np.clip((s - tb.vert_mid[0] + 60.0) / 80.0, 0.5, 1.05)
+    width = _F(hab.back_muscle_mm * 1.0) * np.clip((s - tb.vert_mid[0] + 60.0) / 80.0, 0.5, 1.05)
     t_lam = _F(anatomy.lamina_thickness_mm)
-    centre_v = roof0 + t_lam + 0.45 * thickness
+    sp_tip = roof0 + t_lam + np.interp(s, tb.vert_mid, tb.vert_sp).astype(_F)
+    centre_v = roof0 + t_lam + 0.42 * thickness
     half_back = roof0 + t_lam + thickness - centre_v
-    half_front = np.maximum(centre_v - 5.0, 4.0)
+    half_front = np.maximum(centre_v - 4.0, 4.0)
     dv = v - centre_v
     half = np.where(dv > 0, half_back, half_front)
-    x = (au - 0.85 * width) / width
+    x = (au - 0.8 * width) / width
     z = dv / half
-    medial = au > 2.0 + 0.1 * np.maximum(v - roof0, 0.0)
-    muscle = (x * x + z * z < 1.0) & medial & (y < _F(hab.table_y - 6.0))
-    muscle |= medial & (au < 0.85 * width) & (z * z < 1.0) & (v > 4.0) & (y < _F(hab.table_y - 6.0))
+    # up to the spinous processes; a thin midline fat furrow behind their tips
+    medial = (au > 1.0) & ((v < sp_tip) | (au > 1.8))
+    below_table = y < _F(hab.table_y - 6.0)
+    muscle = (x * x + z * z < 1.0) & medial & below_table
+    muscle |= medial & below_table & (au < 0.8 * width) & (z * z < 1.0) & (v > 4.0)
     cb.paint(muscle, Label.PARASPINAL_MUSCLE, Tissue.MUSCLE)
-    # fat plane around the multifidus, medial part of the mass
-    mx = (au - 0.3 * width) / (0.42 * width)
+    # fat plane between multifidus (medial) and the erector spinae
+    mx = (au - 0.3 * width) / (0.45 * width)
     mz = (v - (roof0 + t_lam + 0.3 * thickness)) / (0.42 * thickness + 6.0)
-    rim = (np.abs(np.sqrt(mx * mx + mz * mz) - 1.0) < 0.025) & (mx > 0.2) & (mz > -0.6)
-    cb.paint(muscle & rim & (v > roof0), Label.PARASPINAL_MUSCLE, Tissue.FAT, t2=0.45, t1=0.6)
+    rim = (np.abs(np.sqrt(mx * mx + mz * mz) - 1.0) < 0.03) & (mx > 0.2) & (mz > -0.6)
+    cb.paint(muscle & rim & (v > roof0), Label.PARASPINAL_MUSCLE, Tissue.FAT, t2=0.38, t1=0.55)
     below = s < tb.vert_mid[0] - 5.0
     glute = below & _ellipse(au - 75.0, v - (roof0 + 10.0), 60.0, 55.0) & (au > 18.0)
     glute &= y < _F(hab.table_y - 8.0)
@@ -270,9 +277,12 @@ def _paint_anterior_soft_tissue(
     hab = anatomy.habitus
     hw = np.interp(s, tb.vert_mid, tb.vert_hw).astype(_F)
     l1l2 = float(tb.disc_mid[4])
-    s_kidney = np.where(u > 0, _F(l1l2 + 8.0), _F(l1l2 - 6.0))
-    kidney = ((au - 88.0) / 27.0) ** 2 + ((v + 12.0) / 22.0) ** 2 + ((s - s_kidney) / 52.0) ** 2 < 1.0
-    cb.paint(kidney, Label.KIDNEY, Tissue.KIDNEY)
+    s_kidney = np.where(u > 0, _F(l1l2 + 22.0), _F(l1l2 + 8.0))
+    kx, ky, kz = (au - 74.0) / 24.0, (v + 4.0) / 30.0, (s - s_kidney) / 55.0
+    kr = kx * kx + ky * ky + kz * kz
+    cb.paint(kr < 1.0, Label.KIDNEY, Tissue.KIDNEY)
+    sinus = (kr < 0.35) & (au < 74.0)
+    cb.paint(sinus, Label.KIDNEY, Tissue.FAT, t2=0.62, t1=0.7)
     ql_u = np.interp(s, tb.vert_mid, tb.vert_cw + tb.vert_pw + tb.vert_tp).astype(_F) + 6.0
     ql_on = (s < tb.vert_mid[5] + 10.0) & (s > tb.vert_mid[1] - 5.0)
     cb.paint(ql_on & _ellipse(au - ql_u, v - 7.0, 13.0, 9.0), Label.QUADRATUS_LUMBORUM, Tissue.MUSCLE)
@@ -329,14 +339,16 @@ def _paint_spine(
     c.paint(canal & ~posterior_fat, Label.EPIDURAL_FAT, Tissue.FAT)
     c.paint(posterior_fat, Label.POSTERIOR_EPIDURAL_FAT, Tissue.FAT)
     pw = tb.vert_pw.take(kd)
-    foramen = (au >= cw) & (au < cw + pw + 4.0) & (v > -3.0) & (v < 11.0) & (s > tb.vert_mid[0])
+    fx = (au - cw) / (pw + 9.0)
+    fz = (v - 3.5) / 8.5
+    foramen = (au >= cw) & (fx * fx + fz * fz < 1.0) & (s > tb.vert_mid[0])
     c.paint(foramen, Label.FORAMINAL_FAT, Tissue.FAT)
 
     # interspinous ligament and ligamentum flavum
     t_lam = _F(anatomy.lamina_thickness_mm)
     sp_len = np.interp(s, tb.vert_mid, tb.vert_sp).astype(_F)
     interspinous = (au < 2.5) & (v > roof0 + t_lam - 1.0) & (v < roof0 + t_lam + sp_len * 0.85)
-    c.paint(interspinous & (s > tb.vert_mid[0]), Label.INTERSPINOUS_LIGAMENT, Tissue.LIGAMENT)
+    c.paint(interspinous & (s > tb.vert_mid[0]), Label.INTERSPINOUS_LIGAMENT, Tissue.LIGAMENT, t2=0.2, t1=0.3)
     ds = s - tb.disc_mid.take(kd)
     half_h = 0.5 * (tb.disc_high.take(kd) - tb.disc_low.take(kd))
     w_lf = np.exp(-0.5 * (ds / tb.lf_sigma.take(kd)) ** 2)
@@ -361,9 +373,21 @@ def _paint_spine(
         mask[rz[hit]] = True
         c.paint(mask, Label.NERVE_ROOT, Tissue.NERVE)
 
-    _paint_discs(tb, c, s, u, v, au, kd, depth, centre_v)
-    _paint_posterior_elements(anatomy, tb, c, s, v, au, kd, jb, cw, roof0, roof)
-    _paint_bodies(tb, c, s, u, v, au, jb)
+    # discs and bodies lie in front of the sac centre, the posterior elements behind the bodies
+    front = np.flatnonzero(v < centre_v + 1.0)
+    fc = c.take(front)
+    fs, fu, fv, fau, fjb = s[front], u[front], v[front], au[front], jb[front]
+    _paint_discs(tb, fc, fs, fu, fv, fau, kd[front], centre_v)
+    c.put(front, fc)
+    back = np.flatnonzero(v > -4.0)
+    bc = c.take(back)
+    _paint_posterior_elements(
+        anatomy, tb, bc, s[back], v[back], au[back], kd[back], cw[back], roof0[back], roof[back]
+    )
+    c.put(back, bc)
+    fc = c.take(front)
+    _paint_bodies(tb, fc, fs, fu, fv, fau, fjb)
+    c.put(front, fc)
 
     # dural sac: CSF, then rootlets, then the conus
     a_max = float(sac.knots_a.max()) + 0.5
@@ -378,6 +402,15 @@ def _paint_spine(
         everywhere = np.ones(idx.size, bool)
         sub.paint(everywhere, Label.CSF, Tissue.CSF)
         sub.paint(sac.rootlet_mask(sc, uc, vc, inside=True), Label.CAUDA_EQUINA, Tissue.ROOTLET)
+        grain = sac.grain_weight(sc)
+        crowded = np.flatnonzero(grain > 0.25)
+        if crowded.size:
+            # fine rootlets elongated along the canal: a grainy mix of roots and CSF
+            n = anatomy.texture.sample(sc[crowded], uc[crowded] * 4.5, vc[crowded] * 4.5, 4.0, octaves=1)
+            fine = np.zeros(idx.size, bool)
+            fine[crowded[n > 0.1 + 1.6 * (1.0 - grain[crowded])]] = True
+            sub.paint(fine, Label.CAUDA_EQUINA, Tissue.ROOTLET)
+        sub.paint(sac.clumped_mask(sc), Label.CAUDA_EQUINA, Tissue.ROOTLET)
         sub.paint(sac.cord_mask(sc, uc, vc), Label.SPINAL_CORD, Tissue.CORD)
         c.put(idx, sub)
 
@@ -400,7 +433,6 @@ def _paint_discs(
     v: np.ndarray,
     au: np.ndarray,
     kd: np.ndarray,
-    depth: np.ndarray,
     centre_v: np.float32,
 ) -> None:
     low = tb.disc_low.take(kd) + tb.disc_slope.take(kd) * v
@@ -416,15 +448,16 @@ def _paint_discs(
     in_slab = (s > low - concavity) & (s < high + concavity)
     disc = in_slab & (r < 1.0 + ring)
     # posterior bulge or protrusion into the canal, wrapping the (later painted) sac
-    profile = np.exp(-(((u - tb.disc_bulge_u.take(kd)) / tb.disc_bulge_w.take(kd)) ** 4))
+    lateral = (u - tb.disc_bulge_u.take(kd)) / tb.disc_bulge_w.take(kd)
+    profile = np.sqrt(np.clip(1.0 - lateral * lateral, 0.0, 1.0))
     reach = tb.disc_bulge.take(kd) * profile * np.sqrt(np.clip(1.0 - sigma * sigma, 0.0, 1.0))
     bulge = (np.abs(sigma) < 1.0) & (v > -3.0) & (v < reach) & (v < centre_v) & (au < 0.95 * hw)
     disc |= bulge
-    rn2 = (r / 0.62) ** 2 + (sigma / 0.7) ** 2
+    rn2 = (r / 0.7) ** 2 + (sigma / 0.78) ** 2
     nucleus = tb.disc_nucleus.take(kd)
     annulus = TISSUE_SIGNAL[Tissue.ANNULUS]
     weight = np.clip(1.4 * (1.0 - rn2), 0.0, 1.0)
-    weight *= 1.0 - 0.35 * tb.disc_cleft.take(kd) * np.exp(-((sigma / 0.12) ** 2))
+    weight *= 1.0 - 0.2 * tb.disc_cleft.take(kd) * np.exp(-((sigma / 0.1) ** 2))
     t2 = annulus[0] + (nucleus - annulus[0]) * weight
     t1 = annulus[1] + (TISSUE_SIGNAL[Tissue.NUCLEUS, 1] - annulus[1]) * weight
     c.label[disc] = tb.disc_label.take(kd)[disc]
@@ -440,26 +473,29 @@ def _paint_posterior_elements(
     v: np.ndarray,
     au: np.ndarray,
     kd: np.ndarray,
-    jb: np.ndarray,
     cw: np.ndarray,
     roof0: np.ndarray,
     roof: np.ndarray,
 ) -> None:
-    bone = np.zeros(s.shape, bool)
+    """Pedicles, laminae, spinous and transverse processes, facets: marrow inside a dark
+    cortical rim about 1.2 mm thick."""
     t_lam = _F(anatomy.lamina_thickness_mm)
     lumbar = s > tb.vert_mid[0] + 4.0
     # pedicles of the body below the nearest disc, in that body's upper part
-    body = kd
-    ped_s = tb.disc_low.take(body) - 0.3 * tb.vert_height.take(body)
-    ped_u = tb.vert_cw.take(body) + 0.5 * tb.vert_pw.take(body)
-    ped_half = 0.5 * tb.vert_pw.take(body)
-    bone |= ((au - ped_u) / ped_half) ** 2 + ((v - 4.5) / 7.5) ** 2 + ((s - ped_s) / 6.5) ** 2 < 1.0
+    ped_s = tb.disc_low.take(kd) - 0.3 * tb.vert_height.take(kd)
+    ped_u = tb.vert_cw.take(kd) + 0.5 * tb.vert_pw.take(kd)
+    ped_half = 0.5 * tb.vert_pw.take(kd)
+    q = ((au - ped_u) / ped_half) ** 2 + ((v - 4.5) / 7.5) ** 2 + ((s - ped_s) / 6.5) ** 2
+    bone = q < 1.0
+    cortex = q > 0.72
     # laminae: from the pedicle down to the disc below
     lam_top = tb.disc_low - 0.3 * tb.vert_height[: len(tb.disc_low)] + 5.0
     lam_bottom = np.concatenate([[tb.vert_mid[0] - 40.0], tb.disc_mid[:-1] + 1.0])
     j = np.clip(np.searchsorted(lam_bottom, s) - 1, 0, len(lam_top) - 1)
     in_lamina = (s > lam_bottom.take(j)) & (s < lam_top.take(j))
-    bone |= in_lamina & (au < cw + 4.0) & (v >= roof) & (v < roof + t_lam)
+    lamina = in_lamina & (au < cw + 4.0) & (v >= roof) & (v < roof + t_lam)
+    bone |= lamina
+    cortex |= lamina & ((v - roof < 0.9) | (roof + t_lam - v < 0.9))
     # spinous process of the nearest body, sloping caudally
     jn = np.clip(np.searchsorted(0.5 * (tb.vert_mid[1:] + tb.vert_mid[:-1]), s), 0, len(tb.vert_mid) - 1)
     v0 = roof0 + t_lam - 1.0
@@ -467,10 +503,12 @@ def _paint_posterior_elements(
     sp_len = tb.vert_sp.take(jn)
     sp_s = tb.vert_mid.take(jn) - 2.0 - 0.25 * along
     half_h = 0.36 * tb.vert_height.take(jn) * (1.0 - 0.2 * np.clip(along / sp_len, 0, 1))
-    spinous = (along > 0) & ((along / sp_len) ** 4 + ((s - sp_s) / half_h) ** 4 < 1.0)
-    spinous &= au < 2.6 + 0.08 * along
-    bone |= spinous & lumbar
-    # transverse processes
+    metric = (along / sp_len) ** 4 + ((s - sp_s) / half_h) ** 4
+    thick = 2.6 + 0.08 * along
+    spinous = (along > 0) & (metric < 1.0) & (au < thick) & lumbar
+    bone |= spinous
+    cortex |= spinous & ((metric > 0.8) | (au > thick - 0.9))
+    # transverse processes: thin, mostly cortex
     tp_in = tb.vert_cw.take(jn) + tb.vert_pw.take(jn) - 2.0
     tp_len = tb.vert_tp.take(jn)
     tp_s = tb.vert_mid.take(jn) + 3.0
@@ -480,9 +518,10 @@ def _paint_posterior_elements(
         & (au < tp_in + tp_len)
         & (np.abs(s - tp_s) < 4.5 * (1 - 0.4 * tip))
         & (np.abs(v - 7.0) < 4.0 * (1 - 0.3 * tip))
+        & (tp_len > 1.0)
     )
-    bone |= tp & (tp_len > 1.0)
-    c.paint(bone & lumbar, Label.POSTERIOR_ELEMENTS, Tissue.POSTERIOR_BONE)
+    bone |= tp
+    cortex |= tp & ((np.abs(v - 7.0) > 2.6 * (1 - 0.3 * tip)) | (tip > 0.85))
     # facet joints at each disc: articular processes split by the joint line
     f_s = tb.disc_mid.take(kd) + 3.0
     f_u = cw + 3.5
@@ -490,10 +529,17 @@ def _paint_posterior_elements(
     fr = tb.facet_r.take(kd)
     height = np.clip(1.0 - ((s - f_s) / 11.0) ** 2, 0.0, 1.0)
     du, dv = au - f_u, v - f_v
-    facet = du * du + dv * dv < fr * fr * height
+    r2 = du * du + dv * dv
+    facet = r2 < fr * fr * height
     across = du * tb.facet_cos.take(kd) - dv * tb.facet_sin.take(kd)
-    joint = facet & (np.abs(across) < 0.5 * tb.facet_gap.take(kd))
-    c.paint(facet & ~joint & lumbar, Label.POSTERIOR_ELEMENTS, Tissue.POSTERIOR_BONE)
+    gap = 0.5 * tb.facet_gap.take(kd)
+    joint = facet & (np.abs(across) < gap)
+    bone |= facet & ~joint
+    rim = np.maximum(fr * np.sqrt(height) - 1.0, 0.0)
+    cortex |= facet & ((r2 > rim * rim) | (np.abs(across) < gap + 0.6))
+    bone &= lumbar
+    c.paint(bone & ~cortex, Label.POSTERIOR_ELEMENTS, Tissue.POSTERIOR_BONE)
+    c.paint(bone & cortex, Label.POSTERIOR_ELEMENTS, Tissue.CORTEX)
     c.paint(joint & lumbar, Label.FACET_JOINT, Tissue.JOINT_FLUID)
     # sacrum: alae beside S1 and the dorsal wall of the sacral canal
     sacral = s < tb.vert_mid[0] + 12.0
@@ -550,27 +596,29 @@ def _paint_bodies(
 def _apply_texture(anatomy: Anatomy, c: _Canvas, s: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
     """Marrow heterogeneity, fatty streaks in muscle and bowel contents from a smooth 3D field."""
     lab = c.label
-    marrow = (lab >= Label.VERTEBRA_T12) & (lab <= Label.VERTEBRA_THORACIC) & (c.t2 > 0.1)
+    marrow = (lab >= Label.VERTEBRA_T12) & (lab <= Label.VERTEBRA_THORACIC) & (c.t2 > 0.2)
     muscle = (lab == Label.PARASPINAL_MUSCLE) | (lab == Label.PSOAS) | (lab == Label.GLUTEAL_MUSCLE)
     bowel = lab == Label.ABDOMEN
-    fat = (lab == Label.SUBCUTANEOUS_FAT) | (lab == Label.RETROPERITONEAL_FAT)
     tex = anatomy.texture
-    for mask, amp, stretch in ((marrow, 0.12, 1.0), (fat, 0.04, 1.0)):
-        idx = np.flatnonzero(mask)
-        if idx.size:
-            n = tex.sample(s[idx], u[idx], v[idx], stretch)
-            c.t2[idx] *= 1 + _F(amp) * n
-            c.t1[idx] *= 1 + _F(amp) * n
+    idx = np.flatnonzero(marrow)
+    if idx.size:
+        n = tex.sample(s[idx] * 1.6, u[idx] * 1.6, v[idx] * 1.6)
+        c.t2[idx] *= 1 + _F(0.15) * n
+        c.t1[idx] *= 1 + _F(0.12) * n
     idx = np.flatnonzero(muscle)
     if idx.size:
-        n = tex.sample(s[idx], u[idx] * 3.5, v[idx] * 3.5, 5.0)
-        streak = n > _F(2.6 - 3.0 * anatomy.habitus.muscle_fat_fraction)
-        gain = 1 + _F(0.06) * n
-        c.t2[idx] = np.where(streak, TISSUE_SIGNAL[Tissue.FAT, 0] * 0.8, c.t2[idx] * gain)
-        c.t1[idx] = np.where(streak, TISSUE_SIGNAL[Tissue.FAT, 1] * 0.8, c.t1[idx] * gain)
+        # fascial planes and fatty streaks: near-zero level sets of smooth noise, elongated
+        # along the fibres (s), form a network of thin curved lines
+        coarse = tex.sample(s[idx], u[idx] * 0.8, v[idx] * 0.8, 4.0, octaves=1)
+        fine = tex.sample(s[idx] + 50.0, u[idx] * 3.0, v[idx] * 3.0, 6.0, octaves=1)
+        width = _F(0.02 + 0.12 * anatomy.habitus.muscle_fat_fraction)
+        streak = (np.abs(coarse) < width) | (fine > 2.4 - 2.0 * anatomy.habitus.muscle_fat_fraction)
+        gain = 1 + _F(0.07) * fine
+        c.t2[idx] = np.where(streak, TISSUE_SIGNAL[Tissue.FAT, 0] * 0.55, c.t2[idx] * gain)
+        c.t1[idx] = np.where(streak, TISSUE_SIGNAL[Tissue.FAT, 1] * 0.6, c.t1[idx] * gain)
     idx = np.flatnonzero(bowel & (c.t2 == TISSUE_SIGNAL[Tissue.BOWEL, 0]))
     if idx.size:
-        n = tex.sample(s[idx] * 1.5, u[idx] * 1.5, v[idx] * 1.5)
+        n = tex.sample(s[idx] * 1.5, u[idx] * 1.5, v[idx] * 1.5, octaves=1)
         c.t2[idx] = np.clip(0.24 + 0.09 * n, 0.05, 0.6)
         c.t1[idx] = np.clip(0.3 + 0.05 * n, 0.1, 0.5)
         gas = n > 2.3
