@@ -451,7 +451,7 @@ def _paint_discs(
     lateral = (u - tb.disc_bulge_u.take(kd)) / tb.disc_bulge_w.take(kd)
     profile = np.sqrt(np.clip(1.0 - lateral * lateral, 0.0, 1.0))
     reach = tb.disc_bulge.take(kd) * profile * np.sqrt(np.clip(1.0 - sigma * sigma, 0.0, 1.0))
-    bulge = (np.abs(sigma) < 1.0) & (v > -3.0) & (v < reach) & (v < centre_v) & (au < 0.95 * hw)
+    bulge = (np.abs(sigma) < 1.0) & (v > -3.0) & (v < reach) & (reach > 0.3) & (v < centre_v) & (r < 1.4)
     disc |= bulge
     rn2 = (r / 0.7) ** 2 + (sigma / 0.78) ** 2
     nucleus = tb.disc_nucleus.take(kd)
@@ -487,7 +487,7 @@ def _paint_posterior_elements(
     ped_half = 0.5 * tb.vert_pw.take(kd)
     q = ((au - ped_u) / ped_half) ** 2 + ((v - 4.5) / 7.5) ** 2 + ((s - ped_s) / 6.5) ** 2
     bone = q < 1.0
-    cortex = q > 0.72
+    cortex = bone & (q > 0.72)
     # laminae: from the pedicle down to the disc below
     lam_top = tb.disc_low - 0.3 * tb.vert_height[: len(tb.disc_low)] + 5.0
     lam_bottom = np.concatenate([[tb.vert_mid[0] - 40.0], tb.disc_mid[:-1] + 1.0])
@@ -504,10 +504,10 @@ def _paint_posterior_elements(
     sp_s = tb.vert_mid.take(jn) - 2.0 - 0.25 * along
     half_h = 0.36 * tb.vert_height.take(jn) * (1.0 - 0.2 * np.clip(along / sp_len, 0, 1))
     metric = (along / sp_len) ** 4 + ((s - sp_s) / half_h) ** 4
-    thick = 2.6 + 0.08 * along
+    thick = 3.4 + 0.05 * along
     spinous = (along > 0) & (metric < 1.0) & (au < thick) & lumbar
     bone |= spinous
-    cortex |= spinous & ((metric > 0.8) | (au > thick - 0.9))
+    cortex |= spinous & ((metric > 0.8) | (au > thick - 0.8))
     # transverse processes: thin, mostly cortex
     tp_in = tb.vert_cw.take(jn) + tb.vert_pw.take(jn) - 2.0
     tp_len = tb.vert_tp.take(jn)

@@ -13,8 +13,6 @@ import numpy as np
 from engine.synthetic_study.ground_truth import GroundTruth, SeriesTruth, read_ground_truth
 
 PREVIEW_FILE = "preview.png"
-_SAG_TILE = 440
-_AX_TILE = 176
 _AX_CROP_MM = 96.0
 # BGR outline colours per structure
 _OUTLINES = {
@@ -26,8 +24,18 @@ _OUTLINES = {
 }
 
 
-def render_preview(out_dir: str | Path, path: str | Path | None = None, outlines: bool = True) -> Path:
-    """Write the contact sheet PNG (default OUT/preview.png) and return its path."""
+def render_preview(
+    out_dir: str | Path, path: str | Path | None = None, outlines: bool = True, width: int = 880
+) -> Path:
+    """Write the contact sheet PNG (default OUT/preview.png), `width` pixels wide; return its path.
+
+    Row 1: mid-sagittal T2 and T1 (with vertebra/disc/canal outlines when `outlines`);
+    row 2: the axial key slice of each level, zoomed on the canal, captioned with level, grade
+    and dural sac area; row 3 (when `outlines`): the same with dural sac, posterior epidural
+    fat and disc outlines.
+    """
+    sag_tile = width // 2
+    ax_tile = width // 5
     import pydicom
 
     gt = read_ground_truth(out_dir)
@@ -52,7 +60,7 @@ def render_preview(out_dir: str | Path, path: str | Path | None = None, outlines
         if outlines:
             labels = gt.load_mask(series)[mid]
             tile = _draw_outlines(gt, tile, labels, ("vertebra", "intervertebral disc", "spinal canal"))
-        tile = cv2.resize(tile, (_SAG_TILE, _SAG_TILE), interpolation=cv2.INTER_AREA)
+        tile = cv2.resize(tile, (sag_tile, sag_tile), interpolation=cv2.INTER_AREA)
         _caption(tile, f"{series.description}  (sagittal {series.sequence})")
         tiles_top.append(tile)
     ax_plain, ax_outlined = [], []
@@ -63,17 +71,17 @@ def render_preview(out_dir: str | Path, path: str | Path | None = None, outlines
         tile = _windowed(pixels, ds)
         crop = _canal_crop(ds, np.asarray(lv.disc_centre_lps), lv.disc_normal_lps, tile.shape[:2])
         caption = f"{lv.level} {lv.grade.value} {lv.dural_sac_area_mm2:.0f}mm2"
-        plain = cv2.resize(tile[crop], (_AX_TILE, _AX_TILE), interpolation=cv2.INTER_AREA)
+        plain = cv2.resize(tile[crop], (ax_tile, ax_tile), interpolation=cv2.INTER_AREA)
         _caption(plain, caption)
         ax_plain.append(plain)
         if labels_ax is not None:
             drawn = _draw_outlines(
                 gt, tile, labels_ax[k], ("dural sac", "posterior epidural fat", "intervertebral disc")
             )
-            drawn = cv2.resize(drawn[crop], (_AX_TILE, _AX_TILE), interpolation=cv2.INTER_AREA)
+            drawn = cv2.resize(drawn[crop], (ax_tile, ax_tile), interpolation=cv2.INTER_AREA)
             _caption(drawn, caption)
             ax_outlined.append(drawn)
-    width = 2 * _SAG_TILE
+    width = 2 * sag_tile
     rows = [np.hstack(tiles_top), _fit_row(ax_plain, width)]
     if ax_outlined:
         rows.append(_fit_row(ax_outlined, width))
