@@ -74,8 +74,7 @@ class VertebraShape:
     pedicle_width: float
     transverse_length: float
     spinous_length: float
-    marrow_t2: float  # relative marrow signal (fatty marrow brighter)
-    marrow_t1: float
+    marrow_factor: float  # relative marrow signal, T1 and T2 (fatty marrow brighter with age)
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,6 @@ class LumbarLevel:
 
     level: str
     grade: SchizasGrade
-    disc_index: int  # index into Anatomy.discs
     dural_sac_area_mm2: float
     ap_diameter_mm: float
     posterior_fat_mm: float  # midline posterior epidural fat thickness at the disc (0 for D)
@@ -187,7 +185,6 @@ class Anatomy:
     discs: tuple[DiscShape, ...]  # caudal to cranial, discs[j] lies above vertebrae[j]
     posterior_levels: tuple[PosteriorLevel, ...]  # one per disc
     sac: DuralSac
-    sac_anterior_gap_mm: float
     habitus: Habitus
     texture: Texture
     levels: tuple[LumbarLevel, ...]  # DISC_LEVELS order (L1-L2 first)
@@ -262,8 +259,7 @@ def build_anatomy(rng: np.random.Generator, grades: tuple[SchizasGrade, ...]) ->
                 pedicle_width=pw * scale,
                 transverse_length=tl * scale * float(rng.uniform(0.85, 1.1)),
                 spinous_length=sl * scale * float(rng.uniform(0.85, 1.1)),
-                marrow_t2=marrow,
-                marrow_t1=marrow,
+                marrow_factor=marrow,
             )
         )
         if j < len(disc_specs):
@@ -422,7 +418,6 @@ def build_anatomy(rng: np.random.Generator, grades: tuple[SchizasGrade, ...]) ->
             LumbarLevel(
                 level=level,
                 grade=grade_of[level],
-                disc_index=j,
                 dural_sac_area_mm2=sac.area_mm2(discs[j].s_mid),
                 ap_diameter_mm=sac.ap_diameter_mm(discs[j].s_mid),
                 posterior_fat_mm=fat_mm[level],
@@ -434,7 +429,6 @@ def build_anatomy(rng: np.random.Generator, grades: tuple[SchizasGrade, ...]) ->
         discs=tuple(discs),
         posterior_levels=tuple(posterior),
         sac=sac,
-        sac_anterior_gap_mm=anterior_gap,
         habitus=habitus,
         texture=_texture(rng),
         levels=tuple(levels),

@@ -110,7 +110,7 @@ def _tables(anatomy: Anatomy) -> _Tables:
         vert_pw=np.array([v.pedicle_width for v in vs], _F),
         vert_tp=np.array([v.transverse_length for v in vs], _F),
         vert_sp=np.array([v.spinous_length for v in vs], _F),
-        vert_marrow=np.array([v.marrow_t2 for v in vs], _F),
+        vert_marrow=np.array([v.marrow_factor for v in vs], _F),
         vert_label=np.array([int(v.label) for v in vs], np.uint8),
         disc_low=np.array([d.s_low for d in ds], _F),
         disc_high=np.array([d.s_high for d in ds], _F),
@@ -191,8 +191,17 @@ def evaluate_local(
     peritoneum = np.minimum(-depth_at - 3.0 + 1.1 * np.maximum(aub - 18.0, 0.0), 15.0)
     cb.paint(cavity & (vb >= peritoneum), Label.RETROPERITONEAL_FAT, Tissue.FAT)
     cb.paint(cavity & (vb < peritoneum), Label.ABDOMEN, Tissue.BOWEL)
-    _paint_posterior_muscles(anatomy, tb, cb, sb, ub, vb, aub, yb)
-    _paint_anterior_soft_tissue(anatomy, tb, cb, sb, ub, vb, aub, depth_at)
+    # back muscles lie behind the transverse processes (gluteal muscles also beside the sacrum)
+    back = np.flatnonzero((vb > 2.0) | (sb < tb.vert_mid[0]))
+    sub = cb.take(back)
+    _paint_posterior_muscles(anatomy, tb, sub, sb[back], ub[back], vb[back], aub[back], yb[back])
+    cb.put(back, sub)
+    front = np.flatnonzero((vb < 30.0) & (aub < 140.0))  # kidneys, psoas, vessels
+    sub = cb.take(front)
+    _paint_anterior_soft_tissue(
+        anatomy, tb, sub, sb[front], ub[front], vb[front], aub[front], depth_at[front]
+    )
+    cb.put(front, sub)
 
     # ---- spine core -------------------------------------------------------------------------
     roof0 = np.interp(sb, tb.roof_s, tb.roof_v).astype(_F)

@@ -66,11 +66,6 @@ class SpineFrame:
         th = float(np.interp(s, self.s_grid, self.theta))
         return np.array([0.0, -np.sin(th), np.cos(th)])
 
-    def posterior_normal(self, s: float) -> np.ndarray:
-        """Unit in-plane normal (LPS) at s, pointing posteriorly, shape (3,)."""
-        th = float(np.interp(s, self.s_grid, self.theta))
-        return np.array([0.0, np.cos(th), np.sin(th)])
-
     def midline_x(self, s: np.ndarray | float) -> np.ndarray:
         """x (mm) of the scoliotic midline at arc length s; same shape and dtype as s."""
         sh = self.shape
