@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,8 +16,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def shared_data_dir() -> Path | None:
-    """../shared/data beside the checkout (main) or beside the worktree folder (helpers)."""
-    for candidate in (REPO.parent / "shared" / "data", REPO.parent.parent / "shared" / "data"):
+    """The project's shared real data: $LSS_SHARED_DATA, ../shared/data beside the checkout (main),
+    beside the worktree folder (helpers), or the workplace's /work/shared/data (CI clones elsewhere)."""
+    candidates = [
+        REPO.parent / "shared" / "data",
+        REPO.parent.parent / "shared" / "data",
+        Path("/work/shared/data"),
+    ]
+    if os.environ.get("LSS_SHARED_DATA"):
+        candidates.insert(0, Path(os.environ["LSS_SHARED_DATA"]))
+    for candidate in candidates:
         if candidate.is_dir():
             return candidate
     return None
