@@ -13,7 +13,9 @@ from enum import StrEnum
 
 import numpy as np
 
-FINDINGS_SCHEMA_VERSION = "1.0"
+from engine.study.model import LoadReport
+
+FINDINGS_SCHEMA_VERSION = "1.1"
 
 # Disc levels from cranial to caudal.
 DISC_LEVELS: tuple[str, ...] = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
@@ -129,6 +131,10 @@ class StudyFindings:
     warnings: tuple[str, ...] = ()
     provenance: Provenance | None = None
     schema_version: str = FINDINGS_SCHEMA_VERSION
+    # Discs found on the sagittal series but not analysed (e.g. T12-L1), kept so that a person's
+    # relabelling (transitional anatomy) can bring one into the lumbar levels.
+    other_discs: tuple[DiscLevel, ...] = ()
+    load_report: LoadReport | None = None  # how the study was read (files, skipped files and why)
 
     def finding_for(
         self, level: str, condition: Condition = Condition.CENTRAL_CANAL_STENOSIS

@@ -1,13 +1,13 @@
 """The findings file: what `lss analyze` writes and `lss report` reads. A JSON document with an NPZ
 of masks beside it.
 
-Format, schema "lss-findings" version 1.0 (`engine.findings.FINDINGS_SCHEMA_VERSION`)
+Format, schema "lss-findings" version 1.1 (`engine.findings.FINDINGS_SCHEMA_VERSION`)
 -------------------------------------------------------------------------------------------
 `<name>.json`, UTF-8::
 
     {
       "schema": "lss-findings",
-      "schema_version": "1.0",
+      "schema_version": "1.1",
       "study_instance_uid": "1.2.826...",
       "provenance": PROVENANCE or null,          # the analysis as a whole
       "warnings": ["..."],                       # study-level warnings, for the reader
@@ -22,6 +22,8 @@ Format, schema "lss-findings" version 1.0 (`engine.findings.FINDINGS_SCHEMA_VERS
           "label_overridden": false              # true when a person changed the label
         }
       ],
+      "other_discs": [LEVEL, ...],               # (1.1) discs found but not analysed, e.g. T12-L1
+      "load_report": LOAD_REPORT or null,        # (1.1) how the study was read
       "findings": [                              # one per (level, condition)
         {
           "level": "L4-L5",
@@ -48,6 +50,9 @@ Format, schema "lss-findings" version 1.0 (`engine.findings.FINDINGS_SCHEMA_VERS
             "sop_instance_uid": "...", "frame_index": null, "shape": [rows, columns],
             "dtype": "bool" or "float32", "sha256": "...",  # of dtype, shape and pixels
             "provenance": PROVENANCE or null, "edited_by_person": false}
+    LEVEL = an entry as in "levels"
+    LOAD_REPORT = {"files_found": 120, "files_loaded": 118, "cancelled": false,
+                   "issues": [{"path": "...", "reason": "...", "severity": "skipped"}]}
     PROVENANCE = {"model_name": "...", "model_version": "...", "model_sha256": "...",
                   "engine_version": "...", "parameters": {"name": "value", ...}}
 
@@ -56,6 +61,7 @@ as stored in the DICOM file.
 
 Versioning: the major number changes when a reader of the old version would misread a file; a
 reader refuses another major version and ignores fields it does not know (minor additions).
+1.1 added "other_discs" and "load_report"; both are optional when reading.
 Both files are written atomically (masks first, so the JSON never points at a missing file);
 reading checks every field and every mask's sha256 and names the file and field that is wrong.
 """
@@ -84,6 +90,7 @@ from engine.findings import (
     SliceMask,
     StudyFindings,
 )
+from engine.study.model import IssueSeverity, LoadIssue, LoadReport
 
 SCHEMA_NAME = "lss-findings"
 
@@ -124,6 +131,29 @@ def _stored_array(a: np.ndarray) -> np.ndarray:
     return a if a.dtype == np.bool_ else a.astype(np.float32)
 
 
+def _level_json(d: DiscLevel) -> dict[str, Any]:
+    return {
+        "label": d.label,
+        "centre_lps": list(d.centre_lps),
+        "normal_lps": list(d.normal_lps),
+        "confidence": d.confidence,
+        "sagittal_series_uid": d.sagittal_series_uid,
+        "sagittal_sop_instance_uid": d.sagittal_sop_instance_uid,
+        "label_overridden": d.label_overridden,
+    }
+
+
+def _load_report_json(report: LoadReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "files_found": report.files_found,
+        "files_loaded": report.files_loaded,
+        "cancelled": report.cancelled,
+        "issues": [{"path": i.path, "reason": i.reason, "severity": i.severity.value} for i in report.issues],
+    }
+
+
 def _keys(findings: StudyFindings) -> tuple[list[str], list[str]]:
     return (
         [f"mask-{i:03d}" for i in range(len(findings.masks))],
@@ -140,18 +170,9 @@ def findings_to_json(findings: StudyFindings, mask_file: str | None = None) -> d
         "study_instance_uid": findings.study_instance_uid,
         "provenance": _provenance_json(findings.provenance),
         "warnings": list(findings.warnings),
-        "levels": [
-            {
-                "label": d.label,
-                "centre_lps": list(d.centre_lps),
-                "normal_lps": list(d.normal_lps),
-                "confidence": d.confidence,
-                "sagittal_series_uid": d.sagittal_series_uid,
-                "sagittal_sop_instance_uid": d.sagittal_sop_instance_uid,
-                "label_overridden": d.label_overridden,
-            }
-            for d in findings.levels
-        ],
+        "levels": [_level_json(d) for d in findings.levels],
+        "other_discs": [_level_json(d) for d in findings.other_discs],
+        "load_report": _load_report_json(findings.load_report),
         "findings": [
             {
                 "level": f.level,
@@ -285,6 +306,33 @@ def _read_level(r: _Reader, d: Any, where: str) -> DiscLevel:
     )
 
 
+def _read_load_report(r: _Reader, data: Any) -> LoadReport | None:
+    report = data.get("load_report") if isinstance(data, dict) else None
+    if report is None:
+        return None
+    issues = []
+    for i, issue in enumerate(r.items(report, "issues", "load_report")):
+        where = f"load_report.issues[{i}]"
+        severity = r.get(issue, "severity", where)
+        try:
+            issues.append(
+                LoadIssue(
+                    str(r.get(issue, "path", where)),
+                    str(r.get(issue, "reason", where)),
+                    IssueSeverity(severity),
+                )
+            )
+        except ValueError:
+            known = ", ".join(s.value for s in IssueSeverity)
+            raise r.fail(f"{where}.severity", f"{severity!r} is not one of {known}") from None
+    return LoadReport(
+        files_found=int(r.number(report, "files_found", "load_report") or 0),
+        files_loaded=int(r.number(report, "files_loaded", "load_report") or 0),
+        issues=tuple(issues),
+        cancelled=r.flag(report, "cancelled", "load_report"),
+    )
+
+
 def _read_finding(r: _Reader, f: Any, where: str) -> LevelFinding:
     grade_text = r.get(f, "grade", where)
     try:
@@ -366,6 +414,10 @@ def findings_from_json(
     return StudyFindings(
         study_instance_uid=str(r.text(data, "study_instance_uid", "")),
         levels=tuple(_read_level(r, d, f"levels[{i}]") for i, d in enumerate(r.items(data, "levels", ""))),
+        other_discs=tuple(
+            _read_level(r, d, f"other_discs[{i}]") for i, d in enumerate(data.get("other_discs", []))
+        ),
+        load_report=_read_load_report(r, data),
         findings=tuple(
             _read_finding(r, f, f"findings[{i}]") for i, f in enumerate(r.items(data, "findings", ""))
         ),

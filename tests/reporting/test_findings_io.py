@@ -47,7 +47,7 @@ def test_round_trip_through_files(tmp_path, findings):
     path = save_findings(findings, tmp_path / "findings.json")
     assert mask_file_path(path).name == "findings.masks.npz" and mask_file_path(path).is_file()
     doc = json.loads(path.read_text(encoding="utf-8"))
-    assert doc["schema"] == "lss-findings" and doc["schema_version"] == "1.0"
+    assert doc["schema"] == "lss-findings" and doc["schema_version"] == "1.1"
     f = doc["findings"][3]
     assert f["level"] == "L4-L5" and f["grade"] == "C" and f["dural_sac_area_mm2"] == 61.3
     assert set(f["grade_probabilities"]) == {"A", "B", "C", "D"}

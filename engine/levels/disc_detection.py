@@ -1,0 +1,123 @@
+"""Intervertebral discs on a sagittal slice: connected components of the disc segmentation, each
+with its centre in patient space and the normal of its plane from the component's principal axes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engine.study.model import SliceGeometry
+
+# Patient "superior" in LPS (+z points to the head): the sign convention of disc normals.
+# (Posterior is +y: major axes point that way.)
+SUPERIOR_LPS = np.array([0.0, 0.0, 1.0])
+# A disc seen on a mid-sagittal slice measures ~8-15 mm x 30-50 mm (adult lumbar discs), so
+# smaller components are specks, not discs.
+DEFAULT_MIN_DISC_AREA_MM2 = 30.0
+# Discs are wider (antero-posterior) than high; a blob at least this much wider than high passes.
+MIN_DISC_ASPECT = 1.3
+
+
+@dataclass(frozen=True)
+class DiscCandidate:
+    """One disc component on one sagittal slice.
+
+    centre_lps: probability-weighted centroid (mm, LPS); centre_rc: the same as (row, column).
+    normal_lps: unit normal of the disc plane (the component's minor in-plane axis), cranial.
+    major_axis_lps: unit vector along the disc's longest in-plane extent, pointing posterior.
+    width_mm / height_mm: extent along the major axis (antero-posterior) and along the normal.
+    area_mm2: component area; mean_probability: mean segmentation probability inside it (0..1).
+    """
+
+    centre_lps: tuple[float, float, float]
+    centre_rc: tuple[float, float]
+    normal_lps: tuple[float, float, float]
+    major_axis_lps: tuple[float, float, float]
+    width_mm: float
+    height_mm: float
+    area_mm2: float
+    mean_probability: float
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+@dataclass(frozen=True)
+class _Component:
+    rows: np.ndarray
+    columns: np.ndarray
+    weights: np.ndarray
+
+
+def _components(probability: np.ndarray, threshold: float, min_pixels: int) -> list[_Component]:
+    mask = (probability >= threshold).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    found = []
+    for k in range(1, count):
+        if stats[k, cv2.CC_STAT_AREA] < min_pixels:
+            continue
+        x, y = stats[k, cv2.CC_STAT_LEFT], stats[k, cv2.CC_STAT_TOP]
+        w, h = stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]
+        rr, cc = np.nonzero(labels[y : y + h, x : x + w] == k)
+        rr, cc = rr + y, cc + x
+        found.append(_Component(rr, cc, probability[rr, cc].astype(np.float64)))
+    return found
+
+
+def find_disc_candidates(
+    disc_probability: np.ndarray,
+    geometry: SliceGeometry,
+    *,
+    threshold: float = 0.5,
+    min_area_mm2: float = DEFAULT_MIN_DISC_AREA_MM2,
+) -> tuple[DiscCandidate, ...]:
+    """Disc components of a sagittal disc probability map (rows, columns), cranial first.
+
+    Components smaller than `min_area_mm2` or not clearly wider than high are left out.
+    """
+    if disc_probability.shape != (geometry.rows, geometry.columns):
+        raise ValueError(
+            f"probability map {disc_probability.shape} does not match the slice ({geometry.rows}, {geometry.columns})"
+        )
+    pixel_area = geometry.pixel_spacing_mm[0] * geometry.pixel_spacing_mm[1]
+    min_pixels = max(3, int(np.ceil(min_area_mm2 / pixel_area)))
+    plane_normal = geometry.normal
+    candidates = []
+    for component in _components(disc_probability, threshold, min_pixels):
+        points = geometry.pixel_to_lps(component.rows, component.columns)
+        w = component.weights
+        centre = (points * w[:, None]).sum(axis=0) / w.sum()
+        offsets = points - centre
+        covariance = (offsets * w[:, None]).T @ offsets / w.sum()
+        _, vectors = np.linalg.eigh(covariance)
+        major = vectors[:, -1] if vectors[1, -1] >= 0 else -vectors[:, -1]
+        normal = _unit(np.cross(plane_normal, major))
+        if float(normal @ SUPERIOR_LPS) < 0:
+            normal = -normal
+        pixel = float(np.sqrt(pixel_area))
+        width = float(np.ptp(offsets @ major)) + pixel
+        height = float(np.ptp(offsets @ normal)) + pixel
+        if width < MIN_DISC_ASPECT * height:
+            continue
+        row, column = (
+            float((component.rows * w).sum() / w.sum()),
+            float((component.columns * w).sum() / w.sum()),
+        )
+        candidates.append(
+            DiscCandidate(
+                centre_lps=(float(centre[0]), float(centre[1]), float(centre[2])),
+                centre_rc=(row, column),
+                normal_lps=(float(normal[0]), float(normal[1]), float(normal[2])),
+                major_axis_lps=(float(major[0]), float(major[1]), float(major[2])),
+                width_mm=width,
+                height_mm=height,
+                area_mm2=float(len(w) * pixel_area),
+                mean_probability=float(w.mean()),
+            )
+        )
+    candidates.sort(key=lambda c: -c.centre_lps[2])
+    return tuple(candidates)
