@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.pacs",
     "engine.cli.report",
     "engine.cli.train",
+    "engine.cli.analyze",
+    "engine.cli.segment",
 )
 
 
@@ -61,4 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main: subcommands raise engine.cli.main.CommandError, which a
+    # copy of this file run as __main__ would not catch.
+    from engine.cli.main import main as package_main
+
+    sys.exit(package_main())

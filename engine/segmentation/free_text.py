@@ -22,12 +22,14 @@ def segment_slices(
     *,
     threshold: float = DEFAULT_MASK_THRESHOLD,
     centre_rc: tuple[float, float] | None = None,
+    plane: str | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> tuple[SliceMask, ...]:
     """One SliceMask (bool (rows, columns)) per slice index, for the text `prompt`.
 
     threshold: mask probability at or above which a pixel is in the mask (0..1).
     centre_rc: (row, column) to centre the model's view on; None = each slice's centre.
+    plane: 'sagittal' or 'axial' preprocessing; None = from the series orientation.
     cancel: polled between slices; when it returns True the masks made so far are returned.
     Raises IndexError for an index outside the series, ValueError for an empty prompt or a slice
     without geometry.
@@ -45,7 +47,7 @@ def segment_slices(
     for index in indices:
         if cancel is not None and cancel():
             break
-        image = slice_image(series, index)
+        image = slice_image(series, index, plane)
         result = segmenter.segment(image, [text], centre_rc)[0]
         parameters = (
             ("prompt", text),

@@ -1,0 +1,11 @@
+"""The analysis worker process the app uses: start an analysis in its own process, stream its
+progress, cancel it, get the findings back, and survive its crash."""
+
+from engine.worker.process import (
+    AnalysisRequest,
+    AnalysisWorker,
+    WorkerCrashedError,
+    WorkerFailedError,
+)
+
+__all__ = ["AnalysisRequest", "AnalysisWorker", "WorkerCrashedError", "WorkerFailedError"]
