@@ -45,9 +45,9 @@ def _with_banners(rgb: np.ndarray, title: str, findings: StudyFindings) -> bytes
     width = rgb.shape[1]
     title_font, small = _font(max(13, width // 30)), _font(max(10, width // 48))
     footer = [_model_line(findings), *_wrap(INTENDED_USE, small, width - 12)]
-    line = small.getbbox("Ag")[3] + 3
+    line = int(small.getbbox("Ag")[3]) + 3
     title_lines = _wrap(title, title_font, width - 12)
-    title_line = title_font.getbbox("Ag")[3] + 4
+    title_line = int(title_font.getbbox("Ag")[3]) + 4
     top = title_line * len(title_lines) + 8
     canvas = Image.new("RGB", (width, rgb.shape[0] + top + line * len(footer) + 8), _BANNER_COLOUR)
     canvas.paste(Image.fromarray(rgb, "RGB"), (0, top))

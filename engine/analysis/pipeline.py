@@ -114,9 +114,9 @@ class _Run:
 def _as_segmenter(
     model: str | Path | ModelPack | StructureSegmenter | None, device: str
 ) -> StructureSegmenter:
-    if model is not None and hasattr(model, "segment") and hasattr(model, "provenance"):
-        return model  # type: ignore[return-value]
-    return open_segmenter(model, device)  # type: ignore[arg-type]
+    if model is None or isinstance(model, str | Path | ModelPack):
+        return open_segmenter(model, device)
+    return model
 
 
 def _run_parameters(

@@ -23,15 +23,23 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("study_dir", metavar="STUDY_DIR", type=Path, help="DICOM folder (or file) of one study")
+    parser.add_argument(
+        "study_dir", metavar="STUDY_DIR", type=Path, help="DICOM folder (or file) of one study"
+    )
     parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
     parser.add_argument(
         "--model", help="model pack folder or name (default: the bundled pack lss-default)", default=None
     )
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the model runs")
-    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: cores, at most 8)")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where the model runs"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="ONNX Runtime threads (default: cores, at most 8)"
+    )
     parser.add_argument("--no-overlays", action="store_true", help="do not write overlay PNGs")
-    parser.add_argument("--nifti", action="store_true", help="also write each level's dural sac mask as NIfTI")
+    parser.add_argument(
+        "--nifti", action="store_true", help="also write each level's dural sac mask as NIfTI"
+    )
     parser.add_argument("--dicom-seg", action="store_true", help="also write the masks as DICOM SEG")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(func=run)
@@ -149,7 +157,9 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(event: Any) -> None:
         if not args.quiet:
-            print(f"lss analyze: [{event.fraction * 100:3.0f} %] {event.message}", file=sys.stderr, flush=True)
+            print(
+                f"lss analyze: [{event.fraction * 100:3.0f} %] {event.message}", file=sys.stderr, flush=True
+            )
 
     try:
         result = run_analysis(study, segmenter, progress=progress)

@@ -29,15 +29,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, required=True, help="mask file: .png, .nii or .nii.gz")
     parser.add_argument("--spacing", help="pixel size in mm (MM or ROW,COL) for a PNG/JPEG without a header")
     parser.add_argument(
-        "--slice", help="0-based slice N or range FIRST:LAST (inclusive) of the series (default: middle "
-        "slice for .png, every slice for NIfTI)"
+        "--slice",
+        help="0-based slice N or range FIRST:LAST (inclusive) of the series (default: middle "
+        "slice for .png, every slice for NIfTI)",
     )
     parser.add_argument("--series", help="series number or SeriesInstanceUID when the folder holds several")
     parser.add_argument(
-        "--plane", choices=["auto", "sagittal", "axial"], default="auto",
+        "--plane",
+        choices=["auto", "sagittal", "axial"],
+        default="auto",
         help="preprocessing plane (auto: from the DICOM orientation; axial for PNG/JPEG)",
     )
-    parser.add_argument("--threshold", type=float, default=0.5, help="mask probability threshold (default 0.5)")
+    parser.add_argument(
+        "--threshold", type=float, default=0.5, help="mask probability threshold (default 0.5)"
+    )
     parser.add_argument("--model", default=None, help="model pack folder or name (default: lss-default)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.set_defaults(func=run)
@@ -104,7 +109,10 @@ def _choose_series(study: Any, wanted: str | None) -> Any:
         f"{len(s)} slices)"
         for s in study.series
     )
-    raise CommandError(f"the folder holds {len(study.series)} series, choose one with --series: {listing}", ExitCode.INPUT_INVALID)
+    raise CommandError(
+        f"the folder holds {len(study.series)} series, choose one with --series: {listing}",
+        ExitCode.INPUT_INVALID,
+    )
 
 
 def _write_png(path: Path, mask: Any) -> None:
@@ -131,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
 
     suffix = _mask_suffix(args.out)
     if suffix is None:
-        raise CommandError(f"--out {args.out}: the mask file must end in .png, .nii or .nii.gz", ExitCode.USAGE)
+        raise CommandError(
+            f"--out {args.out}: the mask file must end in .png, .nii or .nii.gz", ExitCode.USAGE
+        )
     if not args.prompt.strip():
         raise CommandError("--prompt is empty", ExitCode.USAGE)
     if not 0.0 < args.threshold < 1.0:
@@ -144,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.input} does not exist", ExitCode.INPUT_INVALID)
     plain = args.input.is_file() and args.input.suffix.lower() in PLAIN_IMAGE_SUFFIXES
     if plain and spacing is None:
-        raise CommandError(f"{args.input} has no header: give its pixel size with --spacing MM", ExitCode.USAGE)
+        raise CommandError(
+            f"{args.input} has no header: give its pixel size with --spacing MM", ExitCode.USAGE
+        )
     segmenter = open_model(args.model, args.device, None)
 
     if plain:
@@ -173,7 +185,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), ExitCode.USAGE) from exc
     if suffix == ".png" and len(indices) != 1:
-        raise CommandError("a PNG holds one slice: give --slice N, or write .nii.gz for a range", ExitCode.USAGE)
+        raise CommandError(
+            "a PNG holds one slice: give --slice N, or write .nii.gz for a range", ExitCode.USAGE
+        )
     plane = None if args.plane == "auto" else args.plane
     try:
         masks = segment_slices(series, indices, args.prompt, segmenter, threshold=args.threshold, plane=plane)

@@ -50,7 +50,7 @@ class AxialSliceLevel:
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     cosine = abs(float(np.dot(a, b)) / (np.linalg.norm(a) * np.linalg.norm(b)))
-    return float(np.degrees(np.arccos(min(1.0, cosine))))
+    return float(np.degrees(np.arccos(np.clip(cosine, 0.0, 1.0))))
 
 
 def assign_axial_slices_to_levels(

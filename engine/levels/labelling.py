@@ -76,7 +76,8 @@ class LevelLabelling:
 
     def disc_levels(self) -> tuple[tuple[DiscLevel, ...], tuple[DiscLevel, ...]]:
         """(lumbar levels L1-L2..L5-S1, other discs such as T12-L1), each cranial to caudal."""
-        lumbar, other = [], []
+        lumbar: list[DiscLevel] = []
+        other: list[DiscLevel] = []
         for labelled in self.discs:
             level = DiscLevel(
                 label=labelled.label,

@@ -23,7 +23,9 @@ def nifti_affine(geometries: Sequence[SliceGeometry]) -> np.ndarray:
     affine[:3, 0] = np.asarray(first.row_direction) * first.pixel_spacing_mm[1]
     affine[:3, 1] = np.asarray(first.column_direction) * first.pixel_spacing_mm[0]
     if len(geometries) > 1:
-        step = (np.asarray(geometries[-1].position_lps) - np.asarray(first.position_lps)) / (len(geometries) - 1)
+        step = (np.asarray(geometries[-1].position_lps) - np.asarray(first.position_lps)) / (
+            len(geometries) - 1
+        )
     else:
         step = first.normal * (first.slice_thickness_mm or 1.0)
     affine[:3, 2] = step

@@ -60,7 +60,11 @@ class WorkerCrashedError(RuntimeError):
     """The worker process ended without sending a result (killed, crashed, out of memory)."""
 
     def __init__(self, exitcode: int | None) -> None:
-        how = "was killed by signal %d" % -exitcode if exitcode is not None and exitcode < 0 else f"exited with code {exitcode}"
+        how = (
+            f"was killed by signal {-exitcode}"
+            if exitcode is not None and exitcode < 0
+            else f"exited with code {exitcode}"
+        )
         super().__init__(f"the analysis process {how} before it finished; start the analysis again")
         self.exitcode = exitcode
 
@@ -211,16 +215,22 @@ class AnalysisWorker:
                 self._findings = findings_from_frames(message["findings"], frame)
             except (ValueError, KeyError) as exc:
                 self._error = WorkerFailedError("failure", f"the worker's result is unreadable: {exc}")
-            self.timings = tuple(TimedStage(t["stage"], float(t["seconds"])) for t in message.get("timings", []))
+            self.timings = tuple(
+                TimedStage(t["stage"], float(t["seconds"])) for t in message.get("timings", [])
+            )
             self._finish()
             return
         message = decode_message(frame)
         if message["type"] == "progress":
-            events.append(AnalysisProgress(str(message["stage"]), float(message["fraction"]), str(message["message"])))
+            events.append(
+                AnalysisProgress(str(message["stage"]), float(message["fraction"]), str(message["message"]))
+            )
         elif message["type"] == "result":
             self._pending_result = message
         elif message["type"] == "error":
-            self._error = WorkerFailedError(str(message.get("kind", "failure")), str(message.get("message", "")))
+            self._error = WorkerFailedError(
+                str(message.get("kind", "failure")), str(message.get("message", ""))
+            )
             self._finish()
 
     def _on_process_gone(self) -> WorkerCrashedError:

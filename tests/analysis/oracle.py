@@ -22,7 +22,9 @@ TRUE_GRADE_PROBABILITY = 0.85
 class GroundTruthSegmenter:
     """Masks are the ground-truth structures of the slice; "dural sac at L4-L5" gets L4-L5's grade."""
 
-    def __init__(self, truth: GroundTruth, hide: Callable[[str, np.ndarray, SliceImage], np.ndarray] | None = None):
+    def __init__(
+        self, truth: GroundTruth, hide: Callable[[str, np.ndarray, SliceImage], np.ndarray] | None = None
+    ):
         self.truth = truth
         self.hide = hide
         self.calls = 0
@@ -67,3 +69,32 @@ def oracle_for_study(model: str | Path | None, device: str = "auto") -> GroundTr
     """Worker segmenter factory: `model` is the synthetic study's output folder (OUT)."""
     assert model is not None
     return GroundTruthSegmenter(read_ground_truth(Path(model)))
+
+
+class _SlowSegmenter:
+    """The oracle, taking `delay_s` per call: keeps a worker busy long enough to kill or cancel it."""
+
+    def __init__(self, inner: GroundTruthSegmenter, delay_s: float) -> None:
+        self.inner, self.delay_s = inner, delay_s
+
+    def segment(
+        self, image: SliceImage, prompts: Sequence[str], centre_rc: tuple[float, float] | None = None
+    ) -> list[PromptResult]:
+        import time
+
+        time.sleep(self.delay_s)
+        return self.inner.segment(image, prompts, centre_rc)
+
+    def field_of_view_mm(self, plane: str) -> float:
+        return self.inner.field_of_view_mm(plane)
+
+    def provenance(self, parameters: tuple[tuple[str, str], ...] = ()) -> Provenance:
+        return self.inner.provenance(parameters)
+
+    def execution_providers(self) -> list[str]:
+        return self.inner.execution_providers()
+
+
+def slow_oracle_for_study(model: str | Path | None, device: str = "auto") -> _SlowSegmenter:
+    """Worker segmenter factory: the oracle with 1 s per segmentation call."""
+    return _SlowSegmenter(oracle_for_study(model, device), 1.0)

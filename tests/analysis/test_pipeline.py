@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from oracle import ORACLE_SHA256, TRUE_GRADE_PROBABILITY
 
 from engine.analysis import (
     STAGES,
@@ -19,7 +20,6 @@ from engine.analysis import (
 from engine.findings import DISC_LEVELS, SchizasGrade, Structure
 from engine.findings_io import load_findings, save_findings
 from engine.study.model import Orientation
-from oracle import ORACLE_SHA256, TRUE_GRADE_PROBABILITY
 
 
 @pytest.mark.parametrize("fixture", ["loaded_continuous", "loaded_angled"])
@@ -40,12 +40,19 @@ def test_findings_match_the_ground_truth(fixture, request, oracle):
         assert float(parameters["obliquity_deg"]) < 35.0
         assert "mask_threshold" in parameters
         assert finding.axial_series_uid == truth.find_series("axial", "T2").series_instance_uid
-    sagittal = [m for m in findings.masks if m.series_instance_uid == truth.find_series("sagittal", "T2").series_instance_uid]
+    sagittal = [
+        m
+        for m in findings.masks
+        if m.series_instance_uid == truth.find_series("sagittal", "T2").series_instance_uid
+    ]
     assert sorted(m.structure for m in sagittal) == ["intervertebral disc", "spinal canal", "vertebra"]
     sacs = [m for m in findings.masks if m.structure == Structure.DURAL_SAC.value]
     assert {m.sop_instance_uid for m in sacs} == {f.key_slice_sop_instance_uid for f in findings.findings}
     assert len(findings.explanations) == 5
-    assert all(e.mask.dtype == np.float32 and 0.0 <= e.mask.min() <= e.mask.max() <= 1.0 for e in findings.explanations)
+    assert all(
+        e.mask.dtype == np.float32 and 0.0 <= e.mask.min() <= e.mask.max() <= 1.0
+        for e in findings.explanations
+    )
     assert findings.load_report is study.load_report
 
 
@@ -96,7 +103,9 @@ def test_missing_axial_series_is_named(loaded_continuous, oracle):
     )
     with pytest.raises(MissingSeriesError, match="no axial T2"):
         analyze_study(sagittal_only, model=oracle(truth))
-    axial_only = dataclasses.replace(study, series=tuple(s for s in study.series if s.orientation is Orientation.AXIAL))
+    axial_only = dataclasses.replace(
+        study, series=tuple(s for s in study.series if s.orientation is Orientation.AXIAL)
+    )
     with pytest.raises(MissingSeriesError, match="no sagittal T2"):
         analyze_study(axial_only, model=oracle(truth))
 
