@@ -113,6 +113,32 @@ def _centroid(probability: np.ndarray, threshold: float) -> tuple[float, float] 
     return float(rows.mean()), float(columns.mean())
 
 
+def recentre_on_canal(
+    image: SliceImage,
+    probabilities: dict[str, np.ndarray],
+    segmenter: StructureSegmenter,
+    parameters: AnalysisParameters,
+) -> tuple[dict[str, np.ndarray], tuple[float, float] | None]:
+    """Re-segment a sagittal image centred on its canal when the model sees less than the whole
+    image and the canal lies more than `recentre_sagittal_mm` off-centre; (probabilities, centre
+    used or None for the image centre)."""
+    centre = _centroid(probabilities[Structure.SPINAL_CANAL.value], parameters.mask_threshold)
+    rows, columns = image.pixels.shape
+    extent_mm = min(rows * image.spacing_mm[0], columns * image.spacing_mm[1])
+    if centre is None or segmenter.field_of_view_mm(SAGITTAL) >= extent_mm:
+        return probabilities, None
+    offset_mm = float(
+        np.hypot(
+            (centre[0] - (rows - 1) / 2.0) * image.spacing_mm[0],
+            (centre[1] - (columns - 1) / 2.0) * image.spacing_mm[1],
+        )
+    )
+    if offset_mm <= parameters.recentre_sagittal_mm:
+        return probabilities, None
+    results = segmenter.segment(image, SAGITTAL_PROMPTS, centre)
+    return {r.prompt: r.mask_probability for r in results}, centre
+
+
 def segment_mid_sagittal(
     series: Series, segmenter: StructureSegmenter, parameters: AnalysisParameters
 ) -> SagittalSegmentation:
@@ -130,24 +156,9 @@ def segment_mid_sagittal(
             best = (area, index, image, probabilities)
     assert best is not None  # choose_sagittal_series only returns series with geometry
     area, index, image, probabilities = best
-    centre = _centroid(probabilities[Structure.SPINAL_CANAL.value], threshold)
-    rows, columns = image.pixels.shape
-    extent_mm = min(rows * image.spacing_mm[0], columns * image.spacing_mm[1])
-    if centre is not None and segmenter.field_of_view_mm(SAGITTAL) < extent_mm:
-        offset_mm = float(
-            np.hypot(
-                (centre[0] - (rows - 1) / 2.0) * image.spacing_mm[0],
-                (centre[1] - (columns - 1) / 2.0) * image.spacing_mm[1],
-            )
-        )
-        if offset_mm > parameters.recentre_sagittal_mm:
-            results = segmenter.segment(image, SAGITTAL_PROMPTS, centre)
-            probabilities = {r.prompt: r.mask_probability for r in results}
-            area = _area_mm2(probabilities[Structure.SPINAL_CANAL.value], image.spacing_mm, threshold)
-        else:
-            centre = None
-    else:
-        centre = None
+    probabilities, centre = recentre_on_canal(image, probabilities, segmenter, parameters)
+    if centre is not None:
+        area = _area_mm2(probabilities[Structure.SPINAL_CANAL.value], image.spacing_mm, threshold)
     geometry = series.slices[index].geometry
     assert geometry is not None
     centreline = canal_centreline_from_mask(

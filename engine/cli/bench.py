@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     load.add_argument("--workers", type=int, default=None, help="threads for our loader (default: automatic)")
     load.set_defaults(func=run)
+    from engine.cli.bench_analyze import register_analyze
+
+    register_analyze(commands)
 
 
 def _timed(action: Callable[[], object], repeat: int) -> list[float]:
