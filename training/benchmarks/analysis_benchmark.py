@@ -135,12 +135,15 @@ def _study_record(out: Path, segmenter: Any, clock: _PreprocessingClock) -> dict
         if finding.level not in DISC_LEVELS:
             continue
         expected = truth.level(finding.level)
-        key = finding.key_slice_sop_instance_uid
+        key = str(finding.key_slice_sop_instance_uid)
         series = study.series_by_uid(str(finding.axial_series_uid))
-        geometry = series.slices[series.slice_index_by_uid(str(key))].geometry
+        geometry = series.slices[series.slice_index_by_uid(key)].geometry
+        assert geometry is not None  # key slices always have geometry
         truth_mask = truth.structure_mask(labels[slice_of[key]], Structure.DURAL_SAC.value)
         predicted = masks.get((key, finding.key_slice_frame_index), np.zeros_like(truth_mask))
-        direction = [float(v) for v in dict(finding.provenance.parameters)["canal_direction_lps"].split(",")]
+        direction = np.array(
+            [float(v) for v in dict(finding.provenance.parameters)["canal_direction_lps"].split(",")]
+        )
         on_truth_mask = measure_dural_sac(truth_mask, geometry, direction).dural_sac_area_mm2
         area = finding.dural_sac_area_mm2
         levels.append(
@@ -281,8 +284,11 @@ def spider_held_out(root: Path, segmenter: Any, held_out_fraction: float, split_
     for patient in patients:
         mine = [r for r in rows if r["spider_patient"] == patient]
         chosen = next((r for r in mine if r.get("is_max_canal_slice") == "1"), mine[len(mine) // 2])
-        pixels = cv2.imread(str(root / chosen["image"]), cv2.IMREAD_GRAYSCALE).astype(np.float32)
+        grey = cv2.imread(str(root / chosen["image"]), cv2.IMREAD_GRAYSCALE)
         reference = cv2.imread(str(root / chosen["mask"]), cv2.IMREAD_UNCHANGED)
+        if grey is None or reference is None:
+            raise FileNotFoundError(f"{root}: cannot read {chosen['image']} or {chosen['mask']}")
+        pixels = grey.astype(np.float32)
         # Stored with superior at the top and anterior on the left: columns run posterior, rows down.
         geometry = SliceGeometry(
             (0.0, 0.0, 0.0),
