@@ -306,7 +306,7 @@ def _filter_reach_px(config: PreprocessingConfig, mapping: GridMapping) -> int:
     if config.antialias:
         factor = max(mapping.downsampling_factors)
         if factor > 1.0:
-            reach += int(math.ceil(4.0 * max((factor - 1.0) / 2.0, 1e-3))) + 1
+            reach += math.ceil(4.0 * max((factor - 1.0) / 2.0, 1e-3)) + 1
     return reach
 
 
@@ -318,10 +318,10 @@ def _field_of_view_bounds(mapping: GridMapping, margin: int) -> tuple[int, int, 
     linear, offset = mapping.matrix[:, :2], mapping.matrix[:, 2]
     original = (np.linalg.inv(linear) @ (corners - offset).T).T  # (column, row)
     height, width = mapping.original_shape
-    left = max(0, int(math.floor(original[:, 0].min())) - margin)
-    right = min(width, int(math.ceil(original[:, 0].max())) + margin + 1)
-    top = max(0, int(math.floor(original[:, 1].min())) - margin)
-    bottom = min(height, int(math.ceil(original[:, 1].max())) + margin + 1)
+    left = max(0, math.floor(original[:, 0].min()) - margin)
+    right = min(width, math.ceil(original[:, 0].max()) + margin + 1)
+    top = max(0, math.floor(original[:, 1].min()) - margin)
+    bottom = min(height, math.ceil(original[:, 1].max()) + margin + 1)
     return top, bottom, left, right
 
 

@@ -116,9 +116,9 @@ def test_sagittal_segmentation_is_recentred_on_an_off_centre_canal():
 def test_preprocessing_only_the_field_of_view_changes_nothing(shape, spacing, plane, centre):
     """prepare_slice filters only what the model sees: the same pixels as the whole-slice path."""
     from engine.preprocessing import (
+        GridMapping,
         PlanePreprocessing,
         PreprocessingConfig,
-        GridMapping,
         prepare_intensities,
         prepare_slice,
     )
