@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -354,8 +353,3 @@ def _level_order(label: str, levels: tuple[DiscLevel, ...]) -> int:
         if disc.label == label:
             return index
     return len(levels)
-
-
-def timing_table(timings: Sequence[StageTiming]) -> list[dict[str, Any]]:
-    """Stage timings as JSON-ready rows (seconds)."""
-    return [{"stage": t.stage, "seconds": round(t.seconds, 4)} for t in timings]

@@ -212,3 +212,25 @@ def test_segment_a_dicom_series_and_file(continuous_study, tiny_pack, tmp_path, 
     png = tmp_path / "one.png"
     assert main(["segment", str(one_file), "--out", str(png), *args]) == ExitCode.OK
     assert cv2.imread(str(png), cv2.IMREAD_UNCHANGED).ndim == 2
+
+
+def test_analyze_with_cuda_forced_where_onnx_runtime_has_none(continuous_study, tiny_pack, tmp_path, capsys):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine's ONNX Runtime has CUDA: --device cuda is valid here")
+    out_dir, _ = continuous_study
+    code = main(
+        [
+            "analyze",
+            str(out_dir / "study"),
+            "--out",
+            str(tmp_path / "o"),
+            "--model",
+            str(tiny_pack),
+            "--device",
+            "cuda",
+        ]
+    )
+    assert code == ExitCode.USAGE
+    assert "CUDA was requested" in capsys.readouterr().err
