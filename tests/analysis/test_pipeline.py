@@ -7,7 +7,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from oracle import ORACLE_SHA256, TRUE_GRADE_PROBABILITY
 
 from engine.analysis import (
     STAGES,
@@ -20,6 +19,7 @@ from engine.analysis import (
 from engine.findings import DISC_LEVELS, SchizasGrade, Structure
 from engine.findings_io import load_findings, save_findings
 from engine.study.model import Orientation
+from training.benchmarks.ground_truth_segmenter import ORACLE_SHA256, TRUE_GRADE_PROBABILITY
 
 
 @pytest.mark.parametrize("fixture", ["loaded_continuous", "loaded_angled"])

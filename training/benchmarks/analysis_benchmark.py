@@ -13,6 +13,9 @@ SPIDER held-out patients (--spider ROOT): the patients the trainer's split holds
 as the recipes use); on each patient's mid-sagittal slice: spinal canal and disc Dice, discs found
 against the discs in the reference mask, and whether they come out in the right order.
 
+--oracle scores the same studies with the ground-truth masks in place of a model: what remains is
+the error of the geometry (level finding, key slice, obliquity, pixel size), not the model's.
+
 Speed: each backend runs in a fresh process (spawn): ONNX Runtime on the model pack and, with
 --torch-model (the best/ folder the pack was exported from), the same model in eager torch with the
 same thread count. Per stage: median seconds over the studies after one warm-up analysis (whose
@@ -99,7 +102,7 @@ class _TimedSegmenter:
         return getattr(self.inner, name)
 
 
-def _study_record(out: Path, segmenter: Any, clock: _PreprocessingClock) -> dict[str, Any]:
+def _study_record(out: Path, segmenter: Any, clock: _PreprocessingClock | None) -> dict[str, Any]:
     """Analyse one synthetic study and score it against its ground truth."""
     from engine.analysis import LevelsNotFoundError, run_analysis
     from engine.findings import DISC_LEVELS, Structure
@@ -111,8 +114,12 @@ def _study_record(out: Path, segmenter: Any, clock: _PreprocessingClock) -> dict
     started = time.perf_counter()
     study = load_study(out / "study")
     load_s = time.perf_counter() - started
+    if segmenter is None:
+        from training.benchmarks.ground_truth_segmenter import GroundTruthSegmenter
+
+        segmenter = GroundTruthSegmenter(truth)
     timed = _TimedSegmenter(segmenter)
-    preprocessing_before = clock.seconds
+    preprocessing_before = 0.0 if clock is None else clock.seconds
     try:
         result = run_analysis(study, timed)
     except LevelsNotFoundError as exc:
@@ -172,8 +179,8 @@ def _study_record(out: Path, segmenter: Any, clock: _PreprocessingClock) -> dict
         "stages": {t.stage: t.seconds for t in result.timings},
         "total_s": result.total_seconds,
         "segment_s": timed.seconds,
-        "preprocessing_s": clock.seconds - preprocessing_before,
-        "model_s": timed.seconds - (clock.seconds - preprocessing_before),
+        "preprocessing_s": 0.0 if clock is None else clock.seconds - preprocessing_before,
+        "model_s": timed.seconds - (0.0 if clock is None else clock.seconds - preprocessing_before),
         "model_calls": timed.calls,
     }
 
@@ -365,11 +372,51 @@ def _print_backend(name: str, run: dict[str, Any], summary: dict[str, Any]) -> N
     )
 
 
+SYNTHETIC_KEYS = (
+    "levels_right_studies",
+    "sacrum_identified_studies",
+    "graded_levels",
+    "grade_accuracy",
+    "grade_accuracy_per_grade",
+    "confusion_true_predicted",
+    "dural_sac_dice_mean",
+    "dsca_abs_error_percent_median",
+    "dsca_abs_error_percent_mean",
+    "dsca_within_10_percent",
+    "dsca_on_truth_mask_abs_error_percent_median",
+)
+
+
+def _oracle_report(args: argparse.Namespace) -> int:
+    studies = synthetic_studies(args.studies_dir, args.studies, args.max_matrix)
+    print(
+        f"ground-truth masks in place of a model; {len(studies)} synthetic test studies, seeds {SEED_BASE}.."
+    )
+    records = [_study_record(out, None, None) for out in studies]
+    summary = summarise_synthetic(records)
+    styles = Counter(r.get("axial_style") for r in records)
+    print(f"  axial stacks: {dict(styles)}")
+    for key in SYNTHETIC_KEYS:
+        print(f"  {key:45s} {_format(summary[key])}")
+    print(f"  {'median analysis time (no model)':45s} {_format(summary['median_total_s'])} s")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps({"oracle": {"records": records, "summary": summary}}, indent=1) + "\n"
+        )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="lss bench analyze", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", required=True, help="model pack folder or name")
+    parser.add_argument("--model", help="model pack folder or name")
+    parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="score the synthetic studies with ground-truth masks instead of a model",
+    )
     parser.add_argument(
         "--torch-model", type=Path, help="the best/ folder the pack was exported from (torch baseline)"
     )
@@ -389,6 +436,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--json", type=Path, help="also write every number to this JSON file")
     args = parser.parse_args(argv)
+    if args.oracle:
+        return _oracle_report(args)
+    if args.model is None:
+        parser.error("--model is required (or --oracle)")
 
     from engine.runtime.sessions import default_intra_op_threads
     from engine.segmentation import resolve_model_pack
@@ -406,19 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ort_summary = summarise_synthetic(ort["records"])
     report["onnxruntime"] = {**ort, "summary": ort_summary}
     print("\n== synthetic test studies (ONNX Runtime)")
-    for key in (
-        "levels_right_studies",
-        "sacrum_identified_studies",
-        "graded_levels",
-        "grade_accuracy",
-        "grade_accuracy_per_grade",
-        "confusion_true_predicted",
-        "dural_sac_dice_mean",
-        "dsca_abs_error_percent_median",
-        "dsca_abs_error_percent_mean",
-        "dsca_within_10_percent",
-        "dsca_on_truth_mask_abs_error_percent_median",
-    ):
+    for key in SYNTHETIC_KEYS:
         print(f"  {key:45s} {_format(ort_summary[key])}")
     for record in ort["records"]:
         if "error" in record:
