@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.analysis.errors import AnalysisCancelled
-from engine.analysis.level_findings import LevelOutcome, analyse_level, dural_sac_prompt
+from engine.analysis.level_findings import LevelOutcome, analyse_level
 from engine.analysis.parameters import AnalysisParameters
 from engine.analysis.sagittal import (
     SagittalSegmentation,
@@ -330,10 +330,7 @@ def relabel_study(
             )
         )
 
-    new_prompts = {
-        o.finding.level: dural_sac_prompt(o.finding.level, parameters.level_words_in_prompt) for o in outcomes
-    }
-    logger.info("relabelled analysis: re-analysed %s", ", ".join(sorted(new_prompts)))
+    logger.info("relabelled analysis: re-analysed %s", ", ".join(sorted(o.finding.level for o in outcomes)))
     return replace(
         relabelled,
         findings=tuple(
