@@ -117,7 +117,9 @@ def sagittal_overview(study: Study, findings: StudyFindings, size_px: int = 560)
         text = disc.label if finding is None else f"{disc.label} {finding.grade.value}"
         if disc.label_overridden:
             text += " (edited)"
-        draw.text((x + 8, y), text, fill=colour, font=font, anchor="lm", stroke_width=2, stroke_fill=(0, 0, 0))
+        draw.text(
+            (x + 8, y), text, fill=colour, font=font, anchor="lm", stroke_width=2, stroke_fill=(0, 0, 0)
+        )
     caption = "Disc levels on the mid-sagittal slice"
     return OverlayImage("sagittal-levels.png", _with_banners(np.asarray(canvas), caption, findings), caption)
 

@@ -202,7 +202,10 @@ def run_analysis(
     run.begin("level labelling", "finding and labelling the discs")
     threshold = parameters.mask_threshold
     candidates = find_disc_candidates(
-        sagittal.probabilities[Structure.INTERVERTEBRAL_DISC.value], sagittal.geometry, threshold=threshold
+        sagittal.probabilities[Structure.INTERVERTEBRAL_DISC.value],
+        sagittal.geometry,
+        threshold=threshold,
+        vertebra_probability=sagittal.probabilities[Structure.VERTEBRA.value],
     )
     source = sagittal.series.slices[sagittal.slice_index]
     labelling = label_disc_levels(

@@ -18,6 +18,9 @@ SUPERIOR_LPS = np.array([0.0, 0.0, 1.0])
 DEFAULT_MIN_DISC_AREA_MM2 = 30.0
 # Discs are wider (antero-posterior) than high; a blob at least this much wider than high passes.
 MIN_DISC_ASPECT = 1.3
+# Thin bridges between neighbouring discs (thinner than twice this, mm) are cut by a morphological
+# opening; discs are at least ~5 mm high, so they survive it.
+BRIDGE_RADIUS_MM = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,8 @@ class _Component:
     weights: np.ndarray
 
 
-def _components(probability: np.ndarray, threshold: float, min_pixels: int) -> list[_Component]:
-    mask = (probability >= threshold).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+def _components(mask: np.ndarray, probability: np.ndarray, min_pixels: int) -> list[_Component]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     found = []
     for k in range(1, count):
         if stats[k, cv2.CC_STAT_AREA] < min_pixels:
@@ -74,10 +76,14 @@ def find_disc_candidates(
     *,
     threshold: float = 0.5,
     min_area_mm2: float = DEFAULT_MIN_DISC_AREA_MM2,
+    vertebra_probability: np.ndarray | None = None,
 ) -> tuple[DiscCandidate, ...]:
     """Disc components of a sagittal disc probability map (rows, columns), cranial first.
 
-    Components smaller than `min_area_mm2` or not clearly wider than high are left out.
+    Pixels are disc where the probability reaches `threshold` and, when `vertebra_probability` is
+    given, is not below the vertebra's there (the two structures compete for the endplates). Thin
+    bridges are opened (BRIDGE_RADIUS_MM); components smaller than `min_area_mm2` or not clearly
+    wider than high are left out.
     """
     if disc_probability.shape != (geometry.rows, geometry.columns):
         raise ValueError(
@@ -85,9 +91,20 @@ def find_disc_candidates(
         )
     pixel_area = geometry.pixel_spacing_mm[0] * geometry.pixel_spacing_mm[1]
     min_pixels = max(3, int(np.ceil(min_area_mm2 / pixel_area)))
+    mask = disc_probability >= threshold
+    if vertebra_probability is not None:
+        mask &= disc_probability >= vertebra_probability
+    radius = (
+        max(0, round(BRIDGE_RADIUS_MM / geometry.pixel_spacing_mm[0])),
+        max(0, round(BRIDGE_RADIUS_MM / geometry.pixel_spacing_mm[1])),
+    )
+    opened = mask.astype(np.uint8)
+    if max(radius) > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius[1] + 1, 2 * radius[0] + 1))
+        opened = cv2.morphologyEx(opened, cv2.MORPH_OPEN, kernel)
     plane_normal = geometry.normal
     candidates = []
-    for component in _components(disc_probability, threshold, min_pixels):
+    for component in _components(opened, disc_probability, min_pixels):
         points = geometry.pixel_to_lps(component.rows, component.columns)
         w = component.weights
         centre = (points * w[:, None]).sum(axis=0) / w.sum()

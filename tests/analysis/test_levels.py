@@ -38,6 +38,22 @@ def test_disc_candidate_centre_and_normal_follow_a_tilted_ellipse():
     assert disc.major_axis_lps[1] > 0  # points posterior
 
 
+def test_discs_joined_by_a_thin_bridge_or_overlapping_bone_are_separated():
+    geometry = _sagittal_geometry()
+    disc = np.zeros((200, 200), np.float32)
+    cv2.ellipse(disc, (100, 60), (20, 5), 0.0, 0, 360, 0.9, -1)
+    cv2.ellipse(disc, (100, 100), (20, 5), 0.0, 0, 360, 0.9, -1)
+    disc[60:100, 119:121] = 0.9  # a 2-pixel bridge along the front of the spine
+    assert len(find_disc_candidates(disc, geometry)) == 2
+    # A blurry model: the disc mask runs through the vertebral body, which the vertebra mask claims.
+    blurry = np.zeros((200, 200), np.float32)
+    blurry[55:106, 80:121] = 0.6
+    vertebra = np.zeros((200, 200), np.float32)
+    vertebra[66:95, 78:123] = 0.95
+    assert find_disc_candidates(blurry, geometry) == ()  # one tall blob: not a disc
+    assert len(find_disc_candidates(blurry, geometry, vertebra_probability=vertebra)) == 2
+
+
 def test_a_round_blob_is_not_a_disc():
     probability = np.zeros((200, 200), np.float32)
     cv2.circle(probability, (100, 100), 12, 1.0, -1)

@@ -307,7 +307,9 @@ def spider_held_out(root: Path, segmenter: Any, held_out_fraction: float, split_
         image = SliceImage(pixels, (SPIDER_SPACING_MM, SPIDER_SPACING_MM), "sagittal")
         probabilities = {r.prompt: r.mask_probability for r in segmenter.segment(image, SAGITTAL_PROMPTS)}
         probabilities, _ = recentre_on_canal(image, probabilities, segmenter, parameters)
-        predicted_discs = find_disc_candidates(probabilities["intervertebral disc"], geometry)
+        predicted_discs = find_disc_candidates(
+            probabilities["intervertebral disc"], geometry, vertebra_probability=probabilities["vertebra"]
+        )
         reference_discs = find_disc_candidates(
             (reference == SPIDER_LABELS["intervertebral disc"]).astype(np.float32), geometry
         )
