@@ -98,10 +98,10 @@ def find_disc_candidates(
         max(0, round(BRIDGE_RADIUS_MM / geometry.pixel_spacing_mm[0])),
         max(0, round(BRIDGE_RADIUS_MM / geometry.pixel_spacing_mm[1])),
     )
-    opened = mask.astype(np.uint8)
+    opened = np.asarray(mask, dtype=np.uint8)
     if max(radius) > 0:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius[1] + 1, 2 * radius[0] + 1))
-        opened = cv2.morphologyEx(opened, cv2.MORPH_OPEN, kernel)
+        opened = np.asarray(cv2.morphologyEx(opened, cv2.MORPH_OPEN, kernel), dtype=np.uint8)
     plane_normal = geometry.normal
     candidates = []
     for component in _components(opened, disc_probability, min_pixels):
