@@ -114,23 +114,14 @@ def normalise_intensity(image: np.ndarray, clip_percentiles: tuple[float, float]
     return np.clip(scaled, 0.0, 1.0).astype(np.float32)
 
 
-def _grey_levels(image01: np.ndarray) -> np.ndarray:
-    return np.rint(np.clip(image01, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def denoise_non_local_means(
-    image01: np.ndarray, config: PreprocessingConfig, noise_sigma: float | None = None
-) -> np.ndarray:
+def denoise_non_local_means(image01: np.ndarray, config: PreprocessingConfig) -> np.ndarray:
     """Non-local-means denoising of a [0, 1] slice, strength from its noise estimate; float32 out.
 
-    noise_sigma: the noise estimate (grey levels) to use instead of this array's own, e.g. the
-    whole slice's when only a region of it is denoised.
     OpenCV's fastNlMeansDenoising works on 8-bit grey levels, so the result is quantised to 1/255.
     """
-    grey = _grey_levels(image01)
+    grey = np.rint(np.clip(image01, 0.0, 1.0) * 255.0).astype(np.uint8)
     h_min, h_max = config.denoise_h_range
-    sigma = estimate_noise_sigma(grey) if noise_sigma is None else noise_sigma
-    h = float(np.clip(config.denoise_strength * sigma, h_min, h_max))
+    h = float(np.clip(config.denoise_strength * estimate_noise_sigma(grey), h_min, h_max))
     denoised = cv2.fastNlMeansDenoising(
         grey,
         None,
@@ -270,59 +261,11 @@ def prepare_slice(
     config: PreprocessingConfig,
     centre_rc: tuple[float, float] | None = None,
 ) -> PreparedSlice:
-    """Full preprocessing of one slice (rows, cols) with pixel spacing (row, col) mm around `centre_rc`.
-
-    Equal to `mapping.to_model(prepare_intensities(image, config))` (up to float rounding of the
-    warp, < 1e-4), but the denoising and the
-    anti-alias filter run only on the part of the slice the model sees (plus the pixels those
-    filters reach), with the intensity range and noise estimate of the whole slice: an axial crop
-    of a few centimetres costs a fraction of the whole slice.
-    """
-    pixels = np.asarray(image)
-    if pixels.ndim != 2:
-        raise ValueError(f"expected a 2D slice (rows, columns), got shape {pixels.shape}")
-    mapping = GridMapping.centred(pixels.shape, spacing_mm, centre_rc, config)
-    normalised = normalise_intensity(pixels, config.clip_percentiles)
-    top, bottom, left, right = _field_of_view_bounds(mapping, _filter_reach_px(config, mapping))
-    if bottom <= top or right <= left:  # the model sees nothing of the slice
-        return PreparedSlice(pixels=np.zeros(mapping.model_shape, dtype=np.float32), mapping=mapping)
-    region = normalised[top:bottom, left:right]
-    if config.denoise and config.denoise_strength > 0:
-        sigma = estimate_noise_sigma(_grey_levels(normalised))
-        region = denoise_non_local_means(region, config, noise_sigma=sigma)
-    matrix = mapping.matrix.copy()
-    matrix[:, 2] += matrix[:, :2] @ np.array([left, top], dtype=np.float64)
-    region_mapping = GridMapping(matrix=matrix, original_shape=region.shape, model_shape=mapping.model_shape)
-    model_pixels = region_mapping.to_model(region, antialias=config.antialias)
-    return PreparedSlice(pixels=np.clip(model_pixels, 0.0, 1.0).astype(np.float32), mapping=mapping)
-
-
-def _filter_reach_px(config: PreprocessingConfig, mapping: GridMapping) -> int:
-    """How far (original pixels) outside the model's view the denoising, the anti-alias blur and
-    the linear interpolation read pixels."""
-    reach = 2
-    if config.denoise and config.denoise_strength > 0:
-        reach += config.denoise_template_window // 2 + config.denoise_search_window // 2
-    if config.antialias:
-        factor = max(mapping.downsampling_factors)
-        if factor > 1.0:
-            reach += math.ceil(4.0 * max((factor - 1.0) / 2.0, 1e-3)) + 1
-    return reach
-
-
-def _field_of_view_bounds(mapping: GridMapping, margin: int) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) original pixel bounds (end exclusive) of the model grid plus
-    `margin`, clipped to the slice."""
-    rows, cols = mapping.model_shape
-    corners = np.array([[-0.5, -0.5], [cols - 0.5, -0.5], [-0.5, rows - 0.5], [cols - 0.5, rows - 0.5]])
-    linear, offset = mapping.matrix[:, :2], mapping.matrix[:, 2]
-    original = (np.linalg.inv(linear) @ (corners - offset).T).T  # (column, row)
-    height, width = mapping.original_shape
-    left = max(0, math.floor(original[:, 0].min()) - margin)
-    right = min(width, math.ceil(original[:, 0].max()) + margin + 1)
-    top = max(0, math.floor(original[:, 1].min()) - margin)
-    bottom = min(height, math.ceil(original[:, 1].max()) + margin + 1)
-    return top, bottom, left, right
+    """Full preprocessing of one slice (rows, cols) with pixel spacing (row, col) mm around `centre_rc`."""
+    intensities = prepare_intensities(image, config)
+    mapping = GridMapping.centred(intensities.shape, spacing_mm, centre_rc, config)
+    pixels = mapping.to_model(intensities, antialias=config.antialias)
+    return PreparedSlice(pixels=np.clip(pixels, 0.0, 1.0).astype(np.float32), mapping=mapping)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,8 @@ def test_sagittal_segmentation_is_recentred_on_an_off_centre_canal():
     ],
 )
 def test_preprocessing_only_the_field_of_view_changes_nothing(shape, spacing, plane, centre):
-    """prepare_slice filters only what the model sees: the same pixels as the whole-slice path."""
+    """The model input of prepare_slice is the whole-slice preprocessing warped to the model grid,
+    also where an implementation filters only the part of the slice the model sees."""
     from engine.preprocessing import (
         GridMapping,
         PlanePreprocessing,
