@@ -735,6 +735,7 @@ class MainWindow(QMainWindow):
         if draft is not None and not self._report_shown:
             self._report_shown = True
             self.report_dock.show()
+            self.resizeDocks([self.series_dock, self.report_dock], [270, 410], Qt.Orientation.Horizontal)
         elif draft is None:
             self._report_shown = False
 

@@ -33,8 +33,8 @@ from lss_desktop.session import ViewerSession
 
 
 def level_measurement_text(findings: StudyFindings, level: str) -> str:
-    """One line on a level's numbers after an edit, e.g. "L4-L5: dural sac 142 mm², AP 12.1 mm ·
-    grade A agrees with the area · confidence 70 %"."""
+    """Two lines on a level's numbers after an edit, e.g. "L4-L5: dural sac 142 mm², AP 12.1 mm" and
+    "grade A agrees with the area · confidence 70 % · on edited mask"."""
     finding = findings.finding_for(level)
     if finding is None:
         return f"{level}: no finding"
@@ -53,9 +53,9 @@ def level_measurement_text(findings: StudyFindings, level: str) -> str:
         if AREA_DISAGREEMENT_WARNING in finding.warnings
         else f"grade {finding.grade.value} agrees with the area"
     )
-    edited = " · measured on your edit" if finding.measured_on_edited_mask else ""
+    edited = " · on edited mask" if finding.measured_on_edited_mask else ""
     return (
-        f"{level}: dural sac {area}, AP {ap} · {agreement} · confidence "
+        f"{level}: dural sac {area}, AP {ap}\n{agreement} · confidence "
         f"{format_confidence(finding.confidence)}{edited}"
     )
 
@@ -111,19 +111,19 @@ class MaskToolsPanel(QWidget):
 
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(6)
         grid.addWidget(QLabel("Size"), 0, 0)
         grid.addWidget(self.size_spin, 0, 1)
+        grid.addWidget(self.undo_button, 0, 2)
+        grid.addWidget(self.redo_button, 0, 3)
         grid.addWidget(QLabel("Paints"), 1, 0)
-        grid.addWidget(self.structure_label, 1, 1)
-        history = QHBoxLayout()
-        history.addWidget(self.undo_button)
-        history.addWidget(self.redo_button)
-        history.addStretch(1)
+        grid.addWidget(self.structure_label, 1, 1, 1, 3)
+        grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(6)
         layout.addLayout(tools)
         layout.addLayout(grid)
-        layout.addLayout(history)
         layout.addWidget(self.notice)
         layout.addWidget(self.readout)
         layout.addStretch(1)

@@ -77,6 +77,22 @@ def _repolish(widget: QWidget) -> None:
     widget.style().polish(widget)
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label that asks its layout for the height its text needs at its width
+    (layouts inside scroll areas otherwise squeeze wrapped labels to one line)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        needed = self.heightForWidth(self.width())
+        if needed > 0 and needed != self.height():
+            self.setFixedHeight(needed)
+
+
 class SentenceText(QTextEdit):
     """A sentence's words: grows with its text; commits on focus-out or Ctrl+Enter, Esc reverts."""
 
@@ -167,12 +183,10 @@ class SentenceRow(QFrame):
         self.accept_button.setObjectName("acceptButton")
         self.accept_button.setToolTip("Take responsibility for this sentence as it stands")
         self.accept_button.clicked.connect(lambda: self.accept_requested.emit(self.sentence.sentence_id))
-        self.stale_label = QLabel()
+        self.stale_label = WrappedLabel()
         self.stale_label.setObjectName("staleReason")
-        self.stale_label.setWordWrap(True)
-        self.suggestion_label = QLabel()
+        self.suggestion_label = WrappedLabel()
         self.suggestion_label.setObjectName("suggestion")
-        self.suggestion_label.setWordWrap(True)
         self.suggestion_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.use_button = QPushButton("Use suggestion")
         self.use_button.clicked.connect(lambda: self.use_suggestion_requested.emit(self.sentence.sentence_id))
@@ -231,10 +245,8 @@ class SentenceRow(QFrame):
         stale = state == "stale" and not read_only
         self.stale_box.setVisible(stale)
         if stale:
-            reason = sentence.stale_reason or ""
-            self.stale_label.setText(
-                f"⚠ {reason[0].upper() + reason[1:] if reason else 'The evidence changed'}"
-            )
+            reason = (sentence.stale_reason or "the evidence changed").removeprefix("possibly stale: ")
+            self.stale_label.setText(f"⚠ {reason[0].upper()}{reason[1:]}")
             suggestion = sentence.suggestion
             self.suggestion_label.setVisible(suggestion is not None)
             self.use_button.setVisible(suggestion is not None)
@@ -327,15 +339,12 @@ class ReportPanel(QWidget):
         self.placeholder.setObjectName("reportPlaceholder")
         self.placeholder.setWordWrap(True)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.attribution = QLabel()
+        self.attribution = WrappedLabel()
         self.attribution.setObjectName("attribution")
-        self.attribution.setWordWrap(True)
-        self.signature = QLabel()
+        self.signature = WrappedLabel()
         self.signature.setObjectName("signatureBlock")
-        self.signature.setWordWrap(True)
-        self.addenda = QLabel()
+        self.addenda = WrappedLabel()
         self.addenda.setObjectName("addenda")
-        self.addenda.setWordWrap(True)
         self.addenda.setTextFormat(Qt.TextFormat.RichText)
 
         layout = QVBoxLayout(self)
@@ -359,18 +368,14 @@ class ReportPanel(QWidget):
     # ---- building ------------------------------------------------------------------------
 
     def _clear_body(self) -> None:
+        """Take every item out of the body; sentence rows and titles go, the fixed labels stay."""
+        kept = (self.placeholder, self.attribution, self.signature, self.addenda)
         while self.body_layout.count():
-            item = self.body_layout.takeAt(0)
-            widget = item.widget()
-            if widget is not None and widget not in (
-                self.placeholder,
-                self.attribution,
-                self.signature,
-                self.addenda,
-            ):
+            widget = self.body_layout.takeAt(0).widget()
+            if widget is not None and widget not in kept:
                 widget.deleteLater()
-            elif widget is not None:
-                widget.setParent(None)
+        for widget in kept:
+            widget.hide()
         self.rows.clear()
 
     def _section_title(self, text: str) -> QLabel:
@@ -383,6 +388,7 @@ class ReportPanel(QWidget):
         draft = self.report.draft
         if draft is None:
             self.body_layout.addWidget(self.placeholder)
+            self.placeholder.show()
             self.body_layout.addStretch(1)
             return
         read_only = self.report.read_only
@@ -400,9 +406,10 @@ class ReportPanel(QWidget):
                 self.body_layout.addWidget(row)
         self.attribution.setText(draft.attribution)
         self.body_layout.addWidget(self.attribution)
-        self._fill_signature()
+        self.attribution.show()
         self.body_layout.addWidget(self.signature)
         self.body_layout.addWidget(self.addenda)
+        self._fill_signature()
         self.body_layout.addStretch(1)
 
     def _fill_signature(self) -> None:
