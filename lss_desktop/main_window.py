@@ -758,7 +758,11 @@ class MainWindow(QMainWindow):
             reason = COMPROMISED_LOCK_REASON
         elif self.report.read_only:
             reason = FINAL_LOCK_REASON
+        if reason is not None:
+            self.mask_editor.set_tool(EditTool.NAVIGATE)
         self.mask_editor.set_locked(reason)
+        for tool in (EditTool.BRUSH, EditTool.ERASER):
+            self.tool_actions[tool].setEnabled(reason is None)
 
     # ---- autosave --------------------------------------------------------------------------
 
@@ -881,6 +885,7 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Discard,
             QMessageBox.StandardButton.Cancel,
         )
+        self._autosave_timer.stop()  # the person decides what is saved while asked
         answer = self.ask(
             "Unsaved work",
             "The report draft or mask edits have changes that are not saved yet.",
@@ -889,6 +894,7 @@ class MainWindow(QMainWindow):
             {save: "Save draft", discard: "Discard changes"},
         )
         if answer == cancel:
+            self._schedule_autosave()
             return False
         if answer == save:
             return self.save_all_now()

@@ -210,6 +210,7 @@ class MaskEditor:
             self.end_stroke()
             self._locked_reason = reason
             self.events.lock_changed.emit(reason)
+            self._emit_history()
 
     def _emit_tool(self) -> None:
         self.events.tool_changed.emit(self._tool, self._size_mm, self._structure)
@@ -325,10 +326,6 @@ class MaskEditor:
             self.flush()  # the live mask replaces the analysis' mask in the findings shown
         self.session.notify_masks_painted(stroke.key[0], stroke.slice_key)
         return int(changing.size)
-
-    @property
-    def flush_pending(self) -> bool:
-        return self._pending_flush
 
     def flush(self) -> tuple[str, ...]:
         """Re-measure the levels resting on the stroke's mask and hand the findings to the session;

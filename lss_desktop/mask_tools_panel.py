@@ -149,6 +149,7 @@ class MaskToolsPanel(QWidget):
         )
 
     def _on_lock_changed(self, reason: str | None) -> None:
+        self.readout.setVisible(reason is None)
         if reason is None:
             self.notice.hide()
         else:

@@ -230,8 +230,9 @@ class SentenceRow(QFrame):
     def set_sentence(self, sentence: Sentence, read_only: bool) -> None:
         self.sentence = sentence
         state = sentence_state(sentence)
-        self.setProperty("state", state)
-        _repolish(self)
+        if self.property("state") != state:
+            self.setProperty("state", state)
+            _repolish(self)
         self.level_button.setText(sentence.level or "")
         self.level_button.setVisible(sentence.level is not None)
         self.text.setReadOnly(read_only)
@@ -499,6 +500,8 @@ class ReportPanel(QWidget):
         editable = draft is not None and not report.read_only
         self.accept_all_button.setEnabled(editable and pending > 0)
         self.sign_button.setEnabled(editable and report.store is not None)
+        self.accept_all_button.setVisible(not report.read_only)
+        self.sign_button.setVisible(not report.read_only)
         self.sign_button.setToolTip(
             "Sign the report as preliminary or final"
             if report.store is not None

@@ -188,10 +188,6 @@ class SliceView(QVTKRenderWindowInteractor):
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self.render_now)
-        # Measuring and redrafting run once per event-loop turn, however many dabs it delivered.
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.timeout.connect(self._flush_edit)
 
         events = session.events
         self._subscriptions = (
@@ -690,7 +686,6 @@ class SliceView(QVTKRenderWindowInteractor):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag = self._drag, _DragState()
         if drag.kind is _Drag.PAINT and self.editor is not None:
-            self._flush_timer.stop()
             self.editor.end_stroke()
             return
         if drag.kind is _Drag.LEVEL_LABEL and drag.level is not None and drag.label_rc is not None:
@@ -767,13 +762,11 @@ class SliceView(QVTKRenderWindowInteractor):
     # ---- painting masks ------------------------------------------------------------------
 
     def _paint_at(self, pos: QPointF) -> None:
+        """Paint, then re-measure and redraft at once (a few ms); the frame follows in the next
+        render, and Qt delivers at most one mouse move per event-loop turn."""
         assert self.editor is not None
         row, column = self.widget_to_image(pos)
         if self.editor.paint(row, column):
-            self._flush_timer.start(0)
-
-    def _flush_edit(self) -> None:
-        if self.editor is not None:
             self.editor.flush()
 
     def _place_brush(self, pos: QPointF) -> None:
@@ -833,7 +826,6 @@ class SliceView(QVTKRenderWindowInteractor):
             return
         self._closed = True
         self._render_timer.stop()
-        self._flush_timer.stop()
         for emitter, callback in self._subscriptions:
             emitter.disconnect(callback)
         self.Finalize()

@@ -78,7 +78,7 @@ def level_findings(study: Study, grades: dict[str, str] | None = None) -> StudyF
     series' third part, `.3`), measured with the disc normal as the canal axis; a spinal canal mask
     on the middle sagittal slice; an explanation map at L4-L5."""
     grades = {**GRADES, **(grades or {})}
-    sagittal = study.series[0]
+    sagittal = next(s for s in study.series if s.series_instance_uid.endswith(".1"))
     axial = next(s for s in study.series if s.series_instance_uid.endswith(".3"))
     mid = sagittal.slices[len(sagittal) // 2]
     levels, findings, masks, explanations = [], [], [], []
@@ -163,6 +163,43 @@ def level_findings(study: Study, grades: dict[str, str] | None = None) -> StudyF
     )
 
 
+def write_mr_study(study: Study, folder: Path) -> Path:
+    """The phantom as MR DICOM files (tests/app's writer) with the rest of a scanner's header
+    (patient sex, study time and ID, frame of reference, MR acquisition attributes) that DICOM
+    exports copy into SEG and SR."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    phantom.write_dicom_study(study, folder)
+    frame_of_reference = generate_uid(entropy_srcs=[study.study_instance_uid, "frame"])
+    for path in sorted(folder.glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        ds.SpecificCharacterSet = "ISO_IR 100"
+        ds.PatientSex = study.patient.sex
+        ds.StudyTime = "101500"
+        ds.StudyID = "1"
+        ds.AccessionNumber = study.accession_number
+        ds.ReferringPhysicianName = "Referrer^Rita"
+        ds.FrameOfReferenceUID = frame_of_reference
+        ds.PositionReferenceIndicator = ""
+        ds.PatientPosition = "HFS"
+        ds.Manufacturer = "Phantom"
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
+        ds.ContentDate = study.study_date
+        ds.ContentTime = "101600"
+        ds.ScanningSequence = "SE"
+        ds.SequenceVariant = "NONE"
+        ds.ScanOptions = ""
+        ds.MRAcquisitionType = "2D"
+        ds.RepetitionTime = 3000.0
+        ds.EchoTime = 100.0
+        ds.EchoTrainLength = 16
+        ds.MagneticFieldStrength = 1.5
+        ds.ImagedNucleus = "1H"
+        ds.save_as(path, enforce_file_format=True)
+    return folder
+
+
 def key_slice_index(study: Study, findings: StudyFindings, level: str) -> tuple[int, int]:
     """(series index in the study, slice index) of a level's key slice."""
     finding = findings.finding_for(level)
@@ -179,7 +216,7 @@ def lumbar():
 
     return types.SimpleNamespace(
         make_study=phantom.make_study,
-        write_dicom_study=phantom.write_dicom_study,
+        write_dicom_study=write_mr_study,
         level_findings=level_findings,
         key_slice_index=key_slice_index,
         FakeStudyLoader=phantom.FakeStudyLoader,
@@ -222,6 +259,7 @@ def reading_window(qtbot, qapp, tmp_path) -> Iterator[Callable[..., object]]:
     apply_dark_theme(qapp)
     windows: list[MainWindow] = []
     stores: list[ReportStore] = []
+    emitters: dict[int, tuple] = {}
 
     def create(**kwargs) -> MainWindow:
         data_dir = Path(kwargs.pop("data_dir", tmp_path / "data"))
@@ -240,6 +278,11 @@ def reading_window(qtbot, qapp, tmp_path) -> Iterator[Callable[..., object]]:
             **kwargs,
         )
         window.opened_locations = opened
+        emitters[id(window)] = (
+            *window.session.events.all(),
+            *window.mask_editor.events.all(),
+            *window.report.events.all(),
+        )
         window.resize(1280, 900)
         window.show()  # not qtbot.addWidget: its teardown closes before ours and would meet the prompt
         qtbot.waitExposed(window)
@@ -249,10 +292,14 @@ def reading_window(qtbot, qapp, tmp_path) -> Iterator[Callable[..., object]]:
         return window
 
     yield create
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     for window in windows:
         window.show_dialogs = False  # an unsaved draft is saved, never asked about, at teardown
         window.close()
         window.close()
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         emitters = (
             *window.session.events.all(),
             *window.mask_editor.events.all(),
@@ -268,6 +315,12 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    return free_port()
 
 
 @pytest.fixture
@@ -343,13 +396,21 @@ def render_all(window) -> None:
 
 @pytest.fixture
 def opened(reading_window, qtbot, lumbar):
-    """A reading window showing the phantom (96 px axial matrix) with hand-built findings, the middle
-    view on the per-disc axial stack at L4-L5's key slice."""
+    """A reading window showing the phantom (96 px matrix) with hand-built findings, the middle view
+    on the per-disc axial stack at L4-L5's key slice."""
 
-    def open_with(matrix: int = 96, **window_kwargs):
+    def open_with(matrix: int = 96, dicom_folder: Path | None = None, **window_kwargs):
+        """`dicom_folder`: write the study there with pydicom and open it with the engine's loader
+        (exports read the source files); otherwise the study is shown from memory."""
         study = lumbar.make_study(matrix=matrix)
         window = reading_window(**window_kwargs)
-        window.open_study(study)
+        if dicom_folder is None:
+            window.open_study(study)
+        else:
+            write_mr_study(study, dicom_folder)
+            with qtbot.waitSignal(window.study_opened, timeout=30_000) as opened_signal:
+                window.open_folder(dicom_folder)
+            study = opened_signal.args[0]
         qtbot.waitUntil(lambda: window.views_ready() and window.runner.running_count == 0, timeout=15_000)
         findings = lumbar.level_findings(study)
         window.session.set_findings(findings)

@@ -147,7 +147,9 @@ def test_a_final_report_locks_the_masks(opened, gui):
     assert window.mask_editor.locked_reason is not None
     assert window.mask_tools.notice.isVisible() and "final" in window.mask_tools.notice.text()
     view = window.panels[ViewSlot.MIDDLE].view
-    window.tool_actions[EditTool.ERASER].trigger()
+    assert not window.tool_actions[EditTool.ERASER].isEnabled()
+    assert window.mask_editor.tool is EditTool.NAVIGATE and not window.undo_action.isEnabled()
+    window.mask_editor.set_tool(EditTool.ERASER)  # even when chosen without the toolbar
     before = window.session.findings
     mask = sac_on(window)
     rows, cols = np.nonzero(mask.mask)
