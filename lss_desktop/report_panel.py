@@ -233,6 +233,7 @@ class SentenceRow(QFrame):
         if self.property("state") != state:
             self.setProperty("state", state)
             _repolish(self)
+            _repolish(self.status)  # its colour follows the row's state
         self.level_button.setText(sentence.level or "")
         self.level_button.setVisible(sentence.level is not None)
         self.text.setReadOnly(read_only)

@@ -52,6 +52,8 @@ def test_sections_highlight_ai_sentences_until_accepted(opened, qtbot, screensho
 
     row = panel.rows[L23]
     assert row.property("state") == "ai" and row.accept_button.isVisible()
+    status_colour = row.status.palette().color(row.status.foregroundRole())
+    assert status_colour.red() > status_colour.blue() + 60  # amber "not yet reviewed"
     amber = row_colour(row)
     assert amber.red() > amber.blue() + 10  # tinted warm while awaiting review
     row.accept_button.click()
@@ -59,6 +61,8 @@ def test_sections_highlight_ai_sentences_until_accepted(opened, qtbot, screensho
     accepted = panel.rows[L23]
     assert accepted.property("state") == "accepted" and not accepted.accept_button.isVisible()
     assert accepted.status.text() == "Software draft accepted by Dr Ada Lovelace"
+    status_colour = accepted.status.palette().color(accepted.status.foregroundRole())
+    assert abs(status_colour.red() - status_colour.blue()) < 30  # grey once reviewed
     plain = row_colour(accepted)
     assert abs(plain.red() - plain.blue()) < 12
     assert panel.review_label.text() == f"{len(draft.sentences) - 1} sentences to review"
