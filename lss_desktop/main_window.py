@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -1186,6 +1186,18 @@ class MainWindow(QMainWindow):
         self.report.close()
         if self.load_report_dialog is not None:
             self.load_report_dialog.close()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # Leaving the window (another app, a dialog) saves what is waiting for the autosave.
+        if (
+            event.type() == QEvent.Type.ActivationChange
+            and not self.isActiveWindow()
+            and self._autosave_timer.isActive()
+            and not self._closed
+        ):
+            self._autosave_timer.stop()
+            self.autosave()
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed and not self.confirm_close():

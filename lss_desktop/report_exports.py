@@ -137,8 +137,7 @@ def send_to_pacs(
     """Export the DICOM objects into `outbox` and C-STORE them to `node` (one association);
     audited with the node and what was stored. PacsError subclasses say what went wrong."""
     paths = export_dicom(job, outbox, anonymise=False)
-    objects = [p for p in paths if p.parent == Path(outbox)]  # the report's objects, not source images
-    report = store_files(node, objects, progress=progress, cancel=cancel)
+    report = store_files(node, paths, progress=progress, cancel=cancel)
     with ReportStore(job.store_path) as store:
         store.record_export(
             job.study_instance_uid,

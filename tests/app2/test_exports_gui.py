@@ -124,3 +124,36 @@ def test_send_to_pacs_without_a_node_says_where_to_set_one(opened):
     assert window.send_to_pacs() is None
     assert "Settings" in window.last_message.text()
     window.last_message.close()
+
+
+def test_export_dialogs_ask_where_and_whether_to_anonymise(opened, qtbot, modal, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from lss_desktop.export_dialog import DicomExportDialog
+
+    window = opened(dicom_folder=tmp_path / "study")
+    started = []
+    monkeypatch.setattr(window.runner, "start", lambda *args, **kwargs: started.append(args[0]))
+
+    def choose(dialog):
+        assert isinstance(dialog, DicomExportDialog)
+        assert dialog.folder.name == "lss-dicom-20260115"
+        dialog.folder_edit.setText(str(tmp_path / "chosen"))
+        dialog.anonymise_check.setChecked(True)
+        dialog.export_button.click()
+
+    calls = []
+    monkeypatch.setattr(window, "export_dicom", lambda folder, anonymise: calls.append((folder, anonymise)))
+    modal(window.export_dicom_dialog, choose)
+    assert calls == [(tmp_path / "chosen", True)]
+
+    def save_as(dialog):
+        assert isinstance(dialog, QFileDialog)
+        dialog.selectFile(str(tmp_path / "named.pdf"))
+        dialog.accept()
+
+    pdf_calls = []
+    monkeypatch.setattr(window, "export_pdf", pdf_calls.append)
+    modal(window.export_pdf_dialog, save_as)
+    assert pdf_calls == [tmp_path / "named.pdf"]
+    assert started == []

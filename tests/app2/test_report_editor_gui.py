@@ -257,3 +257,20 @@ def test_settings_c_echo_test_reports_the_answer_and_the_failure(opened, qtbot, 
     qtbot.waitUntil(lambda: dialog.echo_label.text().startswith("✗"), timeout=10_000)
     assert "PACS not reachable" in dialog.echo_label.text()
     dialog.close()
+
+
+def test_leaving_the_window_saves_at_once(opened, qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    window = opened()
+    window.save_all_now()
+    window.report.edit_sentence(L45, "Saved when the reader switched to another window.")
+    assert window.report.dirty
+    other = QWidget()
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(lambda: not window.isActiveWindow(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.report.dirty, timeout=1000)  # well before the 2 s debounce
+    stored = window.store.load_report(window.session.study.study_instance_uid)
+    assert stored.draft.sentence(L45).text == "Saved when the reader switched to another window."
+    other.close()
