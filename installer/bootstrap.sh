@@ -70,6 +70,14 @@ if [[ ! -f "$venv/.complete" ]]; then
   touch "$venv/.complete"
 fi
 
-# Install this source tree (editable, without dependencies) so `lss` and `lss-desktop` exist.
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$root" >&2
+# Install this source tree (editable, without dependencies) so `lss` and `lss-desktop` exist,
+# unless the environment already points at this very tree.
+installed_root="$(cd / && "$venv/bin/python" -c 'import engine, pathlib; print(pathlib.Path(engine.__file__).resolve().parents[1])' 2>/dev/null || true)"
+if [[ "$installed_root" != "$root" || ! -x "$venv/bin/lss" ]]; then
+  pip_log="$(mktemp)"
+  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$root" >"$pip_log" 2>&1; then
+    cat "$pip_log" >&2; rm -f "$pip_log"; log "installing $root into $venv failed"; exit 1
+  fi
+  rm -f "$pip_log"
+fi
 echo "$venv"

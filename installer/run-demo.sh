@@ -7,5 +7,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$("$root/installer/bootstrap.sh" | tail -n 1)"
 out="$(realpath -m "${1:-lss-demo}")"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-"$venv/bin/lss" demo-study "$out/study" --preview
+"$venv/bin/lss" demo-study "$out" --preview --overwrite
 "$venv/bin/lss" study info "$out/study"

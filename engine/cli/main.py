@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.bench",
     "engine.cli.pacs",
     "engine.cli.report",
+    "engine.cli.train",
 )
 
 

@@ -1,0 +1,1 @@
+"""Text side of training: the clinical corpus and the offline BPE tokenizer trained on it."""
