@@ -1,5 +1,5 @@
 """The desktop app's settings: the reader's name and institution, the PACS node, the inference device,
-the active model pack and the site's report template. Qt-free; kept as JSON in the data folder.
+the active model pack (by name: the newest version found is used) and the site's report template. Qt-free; kept as JSON in the data folder.
 
 A damaged or partly wrong file never stops the app: what can be read is kept, the rest falls back
 to the defaults, and the problems are returned (naming the file and field) for the user to see.
@@ -22,20 +22,19 @@ logger = logging.getLogger(__name__)
 SETTINGS_FILENAME = "desktop-settings.json"
 SETTINGS_VERSION = 1
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_MODEL_PACK = "default"
 
 
 @dataclass(frozen=True)
 class AppSettings:
     """user_name: who edits and signs (pre-filled in the sign-off dialog); institution: the verifying
-    organisation the DICOM SR names; device: "auto", "cpu" or "cuda"; report_template: a TOML file
-    path, "" for the bundled default."""
+    organisation the DICOM SR names; device: "auto", "cpu" or "cuda"; model_pack: a pack name, ""
+    for the engine's default pack; report_template: a TOML file path, "" for the bundled default."""
 
     user_name: str = ""
     institution: str = ""
     pacs_node: PacsNode | None = None
     device: str = "auto"
-    model_pack: str = DEFAULT_MODEL_PACK
+    model_pack: str = ""
     report_template: str = ""
 
     def __post_init__(self) -> None:

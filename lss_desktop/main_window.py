@@ -221,9 +221,7 @@ class MainWindow(QMainWindow):
         self.worklist = WorklistPanel(self.recent_studies)
         self.worklist.open_requested.connect(lambda folder: self.open_folder(Path(folder)))
         self.overlay_panel = OverlayPanel(self.session, editor=self.mask_editor)
-        self.mask_tools = MaskToolsPanel(
-            self.session, self.mask_editor, self.tool_actions, self.undo_action, self.redo_action
-        )
+        self.mask_tools = MaskToolsPanel(self.session, self.mask_editor, self.tool_actions)
         self.report_panel = ReportPanel(self.session, self.report)
         self.report_panel.sign_requested.connect(self.sign_report_dialog)
         self.report_panel.addendum_requested.connect(self.add_addendum_dialog)
@@ -735,7 +733,7 @@ class MainWindow(QMainWindow):
         if draft is not None and not self._report_shown:
             self._report_shown = True
             self.report_dock.show()
-            self.resizeDocks([self.series_dock, self.report_dock], [270, 410], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.series_dock, self.report_dock], [260, 380], Qt.Orientation.Horizontal)
         elif draft is None:
             self._report_shown = False
 

@@ -1,5 +1,6 @@
 """Mask editing controls: navigate / brush / eraser, the brush size in millimetres, the structure
-painted (chosen in the overlay legend), undo and redo, and the numbers of the level just edited."""
+painted (chosen in the overlay legend), and the numbers of the level just edited. Undo and redo
+are in the toolbar and the Edit menu (Ctrl+Z / Ctrl+Y)."""
 
 from __future__ import annotations
 
@@ -66,8 +67,6 @@ class MaskToolsPanel(QWidget):
         session: ViewerSession,
         editor: MaskEditor,
         actions: dict[EditTool, QAction],
-        undo_action: QAction,
-        redo_action: QAction,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -97,10 +96,6 @@ class MaskToolsPanel(QWidget):
         self.size_spin.valueChanged.connect(editor.set_size_mm)
         self.structure_label = QLabel()
         self.structure_label.setToolTip("Select another structure in the legend above to paint it")
-        self.undo_button = QToolButton()
-        self.undo_button.setDefaultAction(undo_action)
-        self.redo_button = QToolButton()
-        self.redo_button.setDefaultAction(redo_action)
         self.readout = QLabel("Paint on an axial or sagittal image; the level's numbers and sentence follow.")
         self.readout.setWordWrap(True)
         self.readout.setObjectName("maskReadout")
@@ -114,10 +109,8 @@ class MaskToolsPanel(QWidget):
         grid.setHorizontalSpacing(6)
         grid.addWidget(QLabel("Size"), 0, 0)
         grid.addWidget(self.size_spin, 0, 1)
-        grid.addWidget(self.undo_button, 0, 2)
-        grid.addWidget(self.redo_button, 0, 3)
         grid.addWidget(QLabel("Paints"), 1, 0)
-        grid.addWidget(self.structure_label, 1, 1, 1, 3)
+        grid.addWidget(self.structure_label, 1, 1)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)

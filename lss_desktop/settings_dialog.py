@@ -1,11 +1,12 @@
 """The settings dialog: your name and institution, the PACS node (with a C-ECHO test), the inference
-device, the active model pack and the site's report template. OK validates every field and keeps
+device, the active model pack (the packs engine.runtime finds) and the site's report template. OK validates every field and keeps
 the dialog open, naming the field, when one is wrong."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,7 +28,7 @@ from engine.pacs.echo import echo
 from engine.pacs.errors import NodeSettingsError
 from engine.pacs.node import DEFAULT_CALLING_AE_TITLE, DEFAULT_TIMEOUT_S, PacsNode
 from engine.reporting.template import TemplateError, load_report_template
-from lss_desktop.app_settings import DEFAULT_MODEL_PACK, DEVICES, AppSettings
+from lss_desktop.app_settings import DEVICES, AppSettings
 from lss_desktop.background import TaskContext, TaskRunner
 from lss_desktop.pacs_messages import describe_pacs_error
 
@@ -69,11 +70,8 @@ class SettingsDialog(QDialog):
                 {"auto": "Automatic", "cpu": "CPU", "cuda": "GPU (CUDA)"}[device], device
             )
         self.device_combo.setCurrentIndex(DEVICES.index(settings.device))
-        # The engine's model-pack runtime is not part of this build: the default pack is the only one.
         self.model_combo = QComboBox()
-        self.model_combo.addItem(DEFAULT_MODEL_PACK)
-        self.model_combo.setEnabled(False)
-        self.model_combo.setToolTip("Only the default model pack is available in this build")
+        self._fill_model_packs(settings.model_pack)
         self.template_edit = QLineEdit(settings.report_template)
         self.template_edit.setPlaceholderText("empty: the bundled default template")
         browse = QPushButton("Browse…")
@@ -117,6 +115,27 @@ class SettingsDialog(QDialog):
         layout.addWidget(analysis)
         layout.addWidget(self.error_label)
         layout.addWidget(buttons)
+
+    def _fill_model_packs(self, active: str) -> None:
+        """One entry per pack name found by the engine (its newest version is used); without any
+        pack, the default name, read-only."""
+        # Imported here: the runtime brings OpenCV, which the app does not need to start.
+        from engine.runtime.model_pack import DEFAULT_PACK_NAME, find_model_packs
+
+        versions: dict[str, list[str]] = {}
+        for info in find_model_packs():
+            where = "bundled" if info.bundled else str(info.root.parent)
+            versions.setdefault(info.name, []).append(f"{info.version} ({where})")
+        for name, found in versions.items():
+            self.model_combo.addItem(name, name)
+            self.model_combo.setItemData(
+                self.model_combo.count() - 1, "Versions: " + ", ".join(found), Qt.ItemDataRole.ToolTipRole
+            )
+        if not versions:
+            self.model_combo.addItem(f"{DEFAULT_PACK_NAME} (not installed)", "")
+            self.model_combo.setToolTip("No model pack is installed: the default one is used once it is")
+        self.model_combo.setEnabled(bool(versions))
+        self.model_combo.setCurrentIndex(max(self.model_combo.findData(active or DEFAULT_PACK_NAME), 0))
 
     def _browse_template(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Report template", "", "Report templates (*.toml)")
@@ -179,7 +198,7 @@ class SettingsDialog(QDialog):
             institution=self.institution_edit.text().strip(),
             pacs_node=node,
             device=str(self.device_combo.currentData()),
-            model_pack=self.model_combo.currentText(),
+            model_pack=str(self.model_combo.currentData()),
             report_template=template,
         )
 

@@ -46,7 +46,7 @@ class ViewPanel(QFrame):
         self.series_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.series_combo.setMinimumContentsLength(6)
+        self.series_combo.setMinimumContentsLength(3)  # three panes and the report fit 1280 px
         self.series_combo.setToolTip("Series shown in this view (or drag one from the series browser)")
         self.series_combo.activated.connect(self._on_combo_activated)
 

@@ -459,3 +459,92 @@ def answer_modal(qtbot, trigger, handle, dialog_type=None):
 @pytest.fixture
 def modal(qtbot):
     return lambda trigger, handle, dialog_type=None: answer_modal(qtbot, trigger, handle, dialog_type)
+
+
+SYNTHETIC_GRADES = "A,A,B,C,A"
+
+
+def synthetic_findings(study: Study, truth) -> StudyFindings:
+    """Findings an analysis would give for a synthetic study, from its ground truth: the discs,
+    each level's grade, its dural sac mask on the axial slice nearest the disc (measured with the
+    engine), and the spinal canal on the middle sagittal T2 slice."""
+    axial_truth = truth.find_series("axial", "T2")
+    sagittal_truth = truth.find_series("sagittal", "T2")
+    axial = next(s for s in study.series if s.series_instance_uid == axial_truth.series_instance_uid)
+    sagittal = next(s for s in study.series if s.series_instance_uid == sagittal_truth.series_instance_uid)
+    axial_labels = truth.load_mask(axial_truth)
+    sagittal_labels = truth.load_mask(sagittal_truth)
+    middle = len(sagittal_truth.sop_instance_uids) // 2
+    mid_uid = sagittal_truth.sop_instance_uids[middle]
+    levels, findings, masks = [], [], []
+    for level in truth.levels:
+        levels.append(
+            DiscLevel(
+                level.level,
+                level.disc_centre_lps,
+                level.disc_normal_lps,
+                0.96,
+                sagittal.series_instance_uid,
+                mid_uid,
+            )
+        )
+        candidates = [
+            (abs(s.distance_to_disc_mm), k)
+            for k, s in enumerate(axial_truth.slice_levels)
+            if s.level == level.level and s.distance_to_disc_mm is not None
+        ]
+        if not candidates:
+            continue
+        _, k = min(candidates)
+        uid = axial_truth.sop_instance_uids[k]
+        geometry = axial.slices[axial.slice_index_by_uid(uid)].geometry
+        sac = truth.structure_mask(axial_labels[k], "dural sac")
+        measured = measure_dural_sac(sac, geometry, level.disc_normal_lps)
+        grade = level.grade.value
+        masks.append(SliceMask("dural sac", axial.series_instance_uid, uid, None, sac, MODEL))
+        findings.append(
+            LevelFinding(
+                level=level.level,
+                condition=Condition.CENTRAL_CANAL_STENOSIS,
+                grade=level.grade,
+                grade_probabilities=probabilities(grade, 0.82),
+                dural_sac_area_mm2=measured.dural_sac_area_mm2,
+                ap_diameter_mm=measured.ap_diameter_mm,
+                confidence=0.82,
+                axial_series_uid=axial.series_instance_uid,
+                key_slice_sop_instance_uid=uid,
+                key_slice_frame_index=None,
+                warnings=(),
+                provenance=MODEL,
+            )
+        )
+    canal = truth.structure_mask(sagittal_labels[middle], "dural sac")
+    masks.append(SliceMask("dural sac", sagittal.series_instance_uid, mid_uid, None, canal, MODEL))
+    return StudyFindings(
+        study.study_instance_uid, tuple(levels), tuple(findings), tuple(masks), (), (), MODEL
+    )
+
+
+@pytest.fixture
+def synthetic_reading(reading_window, qtbot, tmp_path):
+    """A reading window on a synthetic study (engine.synthetic_study, angled axial T2, matrix <= 256)
+    opened from its DICOM folder by the engine's loader, with findings built from its ground truth.
+    Returns (window, ground truth)."""
+    from engine.synthetic_study import write_study
+
+    truth = write_study(tmp_path / "synthetic", 3, SYNTHETIC_GRADES, "angled", max_matrix=256)
+    window = reading_window()
+    with qtbot.waitSignal(window.study_opened, timeout=60_000) as opened_signal:
+        window.open_folder(truth.study_dir)
+    study = opened_signal.args[0]
+    qtbot.waitUntil(lambda: window.views_ready() and window.runner.running_count == 0, timeout=30_000)
+    window.session.set_findings(synthetic_findings(study, truth))
+    axial = truth.find_series("axial", "T2")
+    window.session.show_series(
+        ViewSlot.MIDDLE,
+        next(s.key for s in study.series if s.series_instance_uid == axial.series_instance_uid),
+    )
+    window.session.go_to_level("L4-L5")
+    qtbot.waitUntil(lambda: window.views_ready() and window.runner.running_count == 0, timeout=30_000)
+    render_all(window)
+    return window, truth

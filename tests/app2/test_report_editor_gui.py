@@ -209,7 +209,8 @@ def test_the_intended_use_and_the_findings_model_are_always_in_sight(opened):
     assert window.report.draft.sentences[0].section is Section.TECHNIQUE
 
 
-def test_settings_dialog_ok_keeps_the_dialog_open_on_a_bad_field(opened, modal, tmp_path):
+def test_settings_dialog_ok_keeps_the_dialog_open_on_a_bad_field(opened, modal, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSS_MODEL_DIR", str(tmp_path / "no-models"))
     from lss_desktop.app_settings import load_app_settings
     from lss_desktop.settings_dialog import SettingsDialog
 
@@ -227,7 +228,8 @@ def test_settings_dialog_ok_keeps_the_dialog_open_on_a_bad_field(opened, modal, 
         dialog.ae_edit.setText("MAIN_PACS")
         dialog.host_edit.setText("pacs.example.org")
         dialog.port_spin.setValue(11112)
-        assert not dialog.model_combo.isEnabled() and dialog.model_combo.currentText() == "default"
+        assert not dialog.model_combo.isEnabled()  # no pack installed in this test
+        assert dialog.model_combo.currentText() == "lss-default (not installed)"
         dialog.device_combo.setCurrentIndex(dialog.device_combo.findData("cpu"))
         dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
 
@@ -274,3 +276,31 @@ def test_leaving_the_window_saves_at_once(opened, qtbot):
     stored = window.store.load_report(window.session.study.study_instance_uid)
     assert stored.draft.sentence(L45).text == "Saved when the reader switched to another window."
     other.close()
+
+
+def test_settings_list_the_model_packs_the_engine_finds(opened, tmp_path, monkeypatch):
+    import json
+
+    from lss_desktop.settings_dialog import SettingsDialog
+
+    models = tmp_path / "models"
+    for folder, name, version in (
+        ("a", "lss-default", "0.3.0"),
+        ("b", "lss-default", "0.4.0"),
+        ("c", "site-tuned", "1.0"),
+    ):
+        (models / folder).mkdir(parents=True)
+        (models / folder / "manifest.json").write_text(json.dumps({"name": name, "version": version}))
+    monkeypatch.setenv("LSS_MODEL_DIR", str(models))
+    window = opened()
+    dialog = SettingsDialog(window.settings, window.runner, window)
+    combo = dialog.model_combo
+    assert combo.isEnabled() and [combo.itemText(i) for i in range(combo.count())] == [
+        "lss-default",
+        "site-tuned",
+    ]
+    assert combo.currentText() == "lss-default"  # no pack named in the settings: the engine's default
+    assert "0.4.0" in combo.itemData(0, Qt.ItemDataRole.ToolTipRole)
+    combo.setCurrentIndex(1)
+    assert dialog.settings().model_pack == "site-tuned"
+    dialog.close()
