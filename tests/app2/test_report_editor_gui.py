@@ -139,7 +139,7 @@ def test_a_mask_edit_flags_the_persons_sentence_with_the_suggestion(opened, gui,
     assert suggestion.text in row.suggestion_label.text()
     assert panel.review_label.property("pending") is True
     panel.scroll.ensureWidgetVisible(row)
-    qtbot.wait(50)  # layouts settle
+    qtbot.wait(400)  # layouts settle
     window.save_screenshot(screenshot_dir / "report-stale-sentence.png")
 
     row.keep_button.click()
