@@ -124,7 +124,6 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.mask_editor = MaskEditor(self.session)
         self.report = ReportSession(self.session, store, self.user_name, self._template_or_default())
-        self.last_export: Path | None = None
         self._findings_unsaved = False
         self._findings_write: BackgroundTask | None = None
         self._transfer_task: BackgroundTask | None = None
@@ -135,7 +134,6 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         self.active_slot = ViewSlot.LEFT
         self.last_message: QMessageBox | None = None
-        self.last_question: QMessageBox | None = None
         self.load_report_dialog: LoadReportDialog | None = None
         self.open_to_first_image_s: float | None = None
         self._closed = False
@@ -861,17 +859,14 @@ class MainWindow(QMainWindow):
         default: QMessageBox.StandardButton,
         button_texts: dict[QMessageBox.StandardButton, str] | None = None,
     ) -> QMessageBox.StandardButton:
-        """A modal question (kept as `last_question` while open); `default` when dialogs are off."""
+        """A modal question; `default` when dialogs are off."""
         if not self.show_dialogs:
             return default
         box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, self)
         box.setDefaultButton(default)
         for button, label in (button_texts or {}).items():
             box.button(button).setText(label)
-        self.last_question = box
-        answer = QMessageBox.StandardButton(box.exec())
-        self.last_question = None
-        return answer
+        return QMessageBox.StandardButton(box.exec())
 
     def confirm_close(self) -> bool:
         """Before closing: unsaved work is saved, discarded or the close cancelled (the person chooses;
@@ -1025,7 +1020,6 @@ class MainWindow(QMainWindow):
 
         def done(written: Path) -> None:
             self._hide_progress()
-            self.last_export = written
             self.statusBar().showMessage(f"Report PDF saved: {written}", 10000)
             self.open_location(written.parent)
 
@@ -1055,7 +1049,6 @@ class MainWindow(QMainWindow):
 
         def done(paths: list[Path]) -> None:
             self._hide_progress()
-            self.last_export = Path(folder)
             self.statusBar().showMessage(f"{len(paths)} DICOM objects written to {folder}", 10000)
             self.open_location(Path(folder))
 
