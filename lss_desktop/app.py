@@ -2,7 +2,11 @@
 
 With --screenshot the app opens the study, waits until every view shows its image and the
 background work is done, saves a screenshot of the whole window and exits: for tests, docs and
-support. Exit codes follow `lss` (engine.cli.exit_codes).
+support; it reads and writes no reading database. Exit codes follow `lss` (engine.cli.exit_codes).
+
+Otherwise the reading database, the settings and autosaved findings live in the data folder
+(--data-dir, else $LSS_DATA_DIR, else the user's data folder). A marker file there tells whether
+the last run exited cleanly; after a crash the app offers to restore the last draft.
 """
 
 from __future__ import annotations
@@ -13,13 +17,17 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 import engine
 from engine.cli.exit_codes import ExitCode
+from engine.storage.data_dir import user_data_dir
+from engine.storage.report_store import ReportStore, StorageError
+from lss_desktop.app_settings import SETTINGS_FILENAME, load_app_settings
 from lss_desktop.main_window import MainWindow
-from lss_desktop.recent_studies import RecentStudies, SettingsRecentStudies
+from lss_desktop.recent_studies import MemoryRecentStudies, RecentStudies, StoreRecentStudies
+from lss_desktop.run_marker import RunMarker, forget_unclean_exits, unclean_exits
 from lss_desktop.study_sources import StudyLoader, load_study_with_engine
 from lss_desktop.theme import apply_dark_theme
 
@@ -40,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="open STUDY_DIR, save a screenshot of the whole window to FILE (PNG) and exit",
     )
     parser.add_argument("--analyze", action="store_true", help="analyse the study after opening it")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of the reading database and settings (default: $LSS_DATA_DIR or the user data folder)",
+    )
     parser.add_argument("--version", action="version", version=f"lss-desktop {engine.__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     return parser
@@ -105,6 +119,17 @@ class ScreenshotJob(QObject):
         self.app.exit(int(code))
 
 
+def offer_restore_after_crash(window: MainWindow, data_dir: Path) -> bool:
+    """Ask about the drafts of runs that did not exit cleanly (once); True when one is restored."""
+    records = unclean_exits(data_dir)
+    if not records:
+        return False
+    try:
+        return window.offer_restore(records)
+    finally:
+        forget_unclean_exits(data_dir, records)
+
+
 def main(
     argv: list[str] | None = None,
     *,
@@ -112,7 +137,7 @@ def main(
     recent_studies: RecentStudies | None = None,
 ) -> int:
     """Run the app. `study_loader` and `recent_studies` replace the engine loader and the
-    QSettings worklist (tests inject them; production uses the defaults)."""
+    database's worklist (tests inject them; production uses the defaults)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -138,20 +163,72 @@ def main(
     app.setOrganizationName("LSS Desktop")
     app.setApplicationName("lss-desktop")
     apply_dark_theme(app)
+    if args.screenshot is not None:
+        window = MainWindow(
+            study_loader=study_loader or load_study_with_engine,
+            recent_studies=recent_studies or MemoryRecentStudies(),
+            show_dialogs=False,
+        )
+        job = ScreenshotJob(app, window, args.screenshot, SCREENSHOT_TIMEOUT_S)
+        window.show()
+        folder = args.study_dir
+        QTimer.singleShot(0, lambda: window.open_folder(folder))
+        app.exec()
+        window.close()
+        window.deleteLater()
+        return int(job.exit_code)
+    return run_reading_app(app, args, study_loader, recent_studies)
+
+
+def run_reading_app(
+    app: QApplication,
+    args: argparse.Namespace,
+    study_loader: StudyLoader | None,
+    recent_studies: RecentStudies | None,
+) -> int:
+    """The app with its reading database, settings, autosave and crash marker."""
+    data_dir = user_data_dir(args.data_dir)
+    settings, problems = load_app_settings(data_dir / SETTINGS_FILENAME)
+    store: ReportStore | None
+    try:
+        store = ReportStore.open(data_dir)
+    except StorageError as exc:
+        QMessageBox.critical(
+            None,
+            "Reading database",
+            f"{exc}\n\nLSS Desktop opens without it: reports can be drafted but not saved or signed.",
+        )
+        store = None
+    marker = RunMarker(data_dir)
+    marker.claim()
     window = MainWindow(
         study_loader=study_loader or load_study_with_engine,
-        recent_studies=recent_studies or SettingsRecentStudies(QSettings()),
-        show_dialogs=args.screenshot is None,
+        recent_studies=recent_studies
+        or (
+            StoreRecentStudies(store, lambda: window.user_name)
+            if store is not None
+            else MemoryRecentStudies()
+        ),
+        store=store,
+        settings=settings,
+        data_dir=data_dir,
     )
-    job = ScreenshotJob(app, window, args.screenshot, SCREENSHOT_TIMEOUT_S) if args.screenshot else None
+    window.study_opened.connect(lambda study: marker.note_study(study.study_instance_uid, str(study.root)))
     window.show()
+    if problems:
+        window.show_message("Settings", "\n".join(problems), QMessageBox.Icon.Warning)
     if args.study_dir is not None:
         folder = args.study_dir
         QTimer.singleShot(0, lambda: window.open_folder(folder))
+    else:
+        QTimer.singleShot(0, lambda: offer_restore_after_crash(window, data_dir))
     code = app.exec()
     window.close()
     window.deleteLater()
-    return int(job.exit_code) if job is not None else int(code)
+    if store is not None:
+        store.close()
+    marker.release()
+    return int(code)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,22 @@
 """The main window: menus, toolbar, intended-use banner, the hanging-protocol views, the series
-browser, overlay legend and worklist docks, and the background work of opening a study."""
+browser, overlay legend, mask editing, worklist and report docks; the background work of opening a
+study and of exporting its report; autosave, the prompt for unsaved work and the offer to restore a
+draft after a crash."""
 
 from __future__ import annotations
 
+import getpass
 import logging
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QStandardPaths, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -27,14 +33,32 @@ from PySide6.QtWidgets import (
 
 import engine
 from engine.cli.exit_codes import ExitCode
+from engine.findings import StudyFindings
+from engine.findings_io import FindingsFormatError, load_findings, save_findings
+from engine.pacs.progress import TransferProgress
+from engine.pacs.store import StoreReport
+from engine.reporting.sign_off import ReportStatus
+from engine.reporting.template import ReportTemplate, TemplateError, load_report_template
+from engine.storage.report_store import ReportStore, StorageError
 from engine.study.model import Series, Study
+from lss_desktop import report_exports
+from lss_desktop.app_settings import SETTINGS_FILENAME, AppSettings, save_app_settings
 from lss_desktop.background import BackgroundTask, TaskContext, TaskRunner
+from lss_desktop.export_dialog import DicomExportDialog
 from lss_desktop.hanging_protocol import ViewSlot
 from lss_desktop.load_report_dialog import LoadReportDialog, load_report_summary
+from lss_desktop.mask_editing import EditTool, MaskEditor
+from lss_desktop.mask_tools_panel import MaskToolsPanel
 from lss_desktop.overlay_panel import OverlayPanel
+from lss_desktop.pacs_messages import describe_pacs_error
 from lss_desktop.recent_studies import MemoryRecentStudies, RecentStudies, RecentStudy
+from lss_desktop.report_panel import ReportPanel
+from lss_desktop.report_session import ReportSession
+from lss_desktop.run_marker import RunRecord
 from lss_desktop.series_browser import SeriesBrowser
 from lss_desktop.session import ViewChange, ViewerSession
+from lss_desktop.settings_dialog import SettingsDialog
+from lss_desktop.sign_off_dialog import AddendumDialog, SignOffDialog, SignOffRequest
 from lss_desktop.slice_view import SliceView
 from lss_desktop.study_sources import (
     ComponentUnavailableError,
@@ -52,6 +76,18 @@ from lss_desktop.worklist_panel import WorklistPanel
 logger = logging.getLogger(__name__)
 
 DEMO_SEED = 0
+AUTOSAVE_DELAY_MS = 2000  # after the last change
+FINAL_LOCK_REASON = "The report is final: mask edits can no longer change it. Add an addendum instead."
+COMPROMISED_LOCK_REASON = "The stored report failed its integrity check: it cannot be edited."
+
+
+def open_in_file_manager(folder: Path) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+def findings_autosave_path(data_dir: Path, study_instance_uid: str) -> Path:
+    """Where the findings of a study (with a person's mask edits) are kept between sessions."""
+    return Path(data_dir) / "findings" / f"{study_instance_uid}.json"
 
 
 class MainWindow(QMainWindow):
@@ -67,14 +103,35 @@ class MainWindow(QMainWindow):
         recent_studies: RecentStudies | None = None,
         show_dialogs: bool = True,
         demo_folder: Path | None = None,
+        store: ReportStore | None = None,
+        settings: AppSettings | None = None,
+        data_dir: Path | None = None,
+        open_location: Callable[[Path], None] = open_in_file_manager,
     ) -> None:
+        """`store`: the reading database (None: reports are drafted in memory and cannot be signed);
+        `data_dir`: where settings, autosaved findings and the PACS outbox live (None: nowhere);
+        `open_location`: shows a folder after an export (tests replace it)."""
         super().__init__()
         self.session = session if session is not None else ViewerSession()
         self.study_loader = study_loader
         self.recent_studies = recent_studies if recent_studies is not None else MemoryRecentStudies()
         self.show_dialogs = show_dialogs
         self.demo_folder = demo_folder
+        self.store = store
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.settings = settings if settings is not None else AppSettings()
+        self.open_location = open_location
         self.runner = TaskRunner(self)
+        self.mask_editor = MaskEditor(self.session)
+        self.report = ReportSession(self.session, store, self.user_name, self._template_or_default())
+        self._findings_unsaved = False
+        self._findings_write: BackgroundTask | None = None
+        self._transfer_task: BackgroundTask | None = None
+        self._report_shown = False  # the report dock was shown for the draft of this study
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setSingleShot(True)
+        self._autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
+        self._autosave_timer.timeout.connect(self.autosave)
         self.active_slot = ViewSlot.LEFT
         self.last_message: QMessageBox | None = None
         self.load_report_dialog: LoadReportDialog | None = None
@@ -92,6 +149,7 @@ class MainWindow(QMainWindow):
             min(1500, available.width()) if available else 1500,
             min(950, available.height()) if available else 950,
         )
+        self._create_edit_actions()
         self._build_views()
         self._build_docks()
         self._build_status_bar()
@@ -99,6 +157,7 @@ class MainWindow(QMainWindow):
         for emitter, callback in self._subscriptions():
             emitter.connect(callback)
         self._update_title()
+        self._update_model_version()
 
     # ---- construction --------------------------------------------------------------------
 
@@ -128,7 +187,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(2)
         for slot in ViewSlot:
-            panel = ViewPanel(self.session, slot)
+            panel = ViewPanel(self.session, slot, editor=self.mask_editor)
             panel.view.activated.connect(self._on_view_activated)
             panel.view.image_rendered.connect(self._on_image_rendered)
             self.panels[slot] = panel
@@ -159,7 +218,17 @@ class MainWindow(QMainWindow):
         )
         self.worklist = WorklistPanel(self.recent_studies)
         self.worklist.open_requested.connect(lambda folder: self.open_folder(Path(folder)))
-        self.overlay_panel = OverlayPanel(self.session)
+        self.overlay_panel = OverlayPanel(self.session, editor=self.mask_editor)
+        self.mask_tools = MaskToolsPanel(self.session, self.mask_editor, self.tool_actions)
+        self.report_panel = ReportPanel(self.session, self.report)
+        self.report_panel.sign_requested.connect(self.sign_report_dialog)
+        self.report_panel.addendum_requested.connect(self.add_addendum_dialog)
+        self.report_panel.export_pdf_requested.connect(self.export_pdf_dialog)
+        self.report_panel.export_dicom_requested.connect(self.export_dicom_dialog)
+        self.report_panel.send_to_pacs_requested.connect(self.send_to_pacs)
+        self.report_panel.problem.connect(
+            lambda title, text: self.show_message(title, text, QMessageBox.Icon.Warning)
+        )
         self.series_dock = self._dock(
             "Series", "seriesDock", self.series_browser, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -169,10 +238,20 @@ class MainWindow(QMainWindow):
         self.overlay_dock = self._dock(
             "Overlays", "overlayDock", self.overlay_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        self.mask_dock = self._dock(
+            "Mask editing", "maskDock", self.mask_tools, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.report_dock = self._dock(
+            "Report", "reportDock", self.report_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.tabifyDockWidget(self.series_dock, self.worklist_dock)
         self.series_dock.raise_()
-        self.resizeDocks([self.series_dock], [270], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.series_dock, self.overlay_dock], [560, 260], Qt.Orientation.Vertical)
+        # The report takes room from the images only once there is a report to read.
+        self.report_dock.hide()
+        self.resizeDocks([self.series_dock, self.report_dock], [260, 420], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.series_dock, self.overlay_dock, self.mask_dock], [300, 250, 240], Qt.Orientation.Vertical
+        )
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -181,7 +260,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setFixedWidth(220)
         self.cancel_button = QToolButton()
         self.cancel_button.setText("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_loading)
+        self.cancel_button.clicked.connect(self._cancel_progress)
         self.version_label = QLabel(
             f"LSS Desktop {engine.__version__} · Model: none active · Not for diagnosis without review"
         )
@@ -189,6 +268,32 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(widget)
             widget.hide()
         status.addPermanentWidget(self.version_label)
+
+    def _create_edit_actions(self) -> None:
+        """Mask editing actions, shared by the Edit menu, the toolbar and the mask editing panel."""
+        self.tool_actions: dict[EditTool, QAction] = {}
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        for tool, text, key, tip in (
+            (EditTool.NAVIGATE, "Navigate", "N", "Click to move the other views; drag level labels (N)"),
+            (EditTool.BRUSH, "Brush", "B", "Paint the structure selected in the legend (B; [ ] size)"),
+            (EditTool.ERASER, "Eraser", "E", "Erase the structure selected in the legend (E; [ ] size)"),
+        ):
+            action = QAction(text, self, checkable=True)
+            action.setShortcut(QKeySequence(key))
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _=False, t=tool: self.mask_editor.set_tool(t))
+            group.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions[EditTool.NAVIGATE].setChecked(True)
+        self.undo_action = QAction("Undo mask edit", self)
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.undo_action.triggered.connect(self.mask_editor.undo)
+        self.undo_action.setEnabled(False)
+        self.redo_action = QAction("Redo mask edit", self)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.triggered.connect(self.mask_editor.redo)
+        self.redo_action.setEnabled(False)
 
     def _build_actions(self) -> None:
         menu = self.menu_bar
@@ -202,10 +307,31 @@ class MainWindow(QMainWindow):
         self.close_study_action = file_menu.addAction("&Close study", self.close_study)
         file_menu.addAction("Show &load report", self.show_load_report)
         file_menu.addSeparator()
+        self.save_action = file_menu.addAction("Save report &draft", self.save_all_now)
+        self.save_action.setShortcut(QKeySequence.StandardKey.Save)
+        file_menu.addAction("Export report &PDF…", self.export_pdf_dialog)
+        file_menu.addAction("Export &DICOM (SEG, SR, PDF)…", self.export_dicom_dialog)
+        file_menu.addAction("Send to PAC&S", self.send_to_pacs)
+        file_menu.addSeparator()
+        settings_action = file_menu.addAction("Se&ttings…", self.open_settings)
+        settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        file_menu.addSeparator()
         file_menu.addAction("Save &screenshot…", self.save_screenshot_dialog)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        for action in self.tool_actions.values():
+            edit_menu.addAction(action)
+
+        report_menu = menu.addMenu("&Report")
+        report_menu.addAction("&Accept all sentences", self.report_panel.accept_all_button.click)
+        report_menu.addAction("&Sign…", self.sign_report_dialog)
+        report_menu.addAction("Add a&ddendum…", self.add_addendum_dialog)
 
         view_menu = menu.addMenu("&View")
         window_menu = view_menu.addMenu("&Window preset (active view)")
@@ -227,7 +353,13 @@ class MainWindow(QMainWindow):
         self.third_view_action.toggled.connect(self._set_third_view_visible)
         view_menu.addAction(self.third_view_action)
         view_menu.addSeparator()
-        for dock in (self.series_dock, self.worklist_dock, self.overlay_dock):
+        for dock in (
+            self.series_dock,
+            self.worklist_dock,
+            self.overlay_dock,
+            self.mask_dock,
+            self.report_dock,
+        ):
             view_menu.addAction(dock.toggleViewAction())
 
         help_menu = menu.addMenu("&Help")
@@ -244,12 +376,30 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.anonymise_action)
         toolbar.addAction(self.third_view_action)
+        toolbar.addSeparator()
+        for action in self.tool_actions.values():
+            toolbar.addAction(action)
+        toolbar.addAction(self.undo_action)
+        toolbar.addAction(self.redo_action)
+        self.undo_action.setIconText("Undo")
+        self.redo_action.setIconText("Redo")
 
     def _subscriptions(self) -> tuple:
         events = self.session.events
+        editor = self.mask_editor.events
+        report = self.report.events
         return (
             (events.study_changed, self._on_study_changed),
             (events.view_changed, self._on_view_changed),
+            (events.findings_changed, self._on_findings_changed),
+            (events.findings_edited, self._on_findings_edited),
+            (editor.history_changed, self._on_history_changed),
+            (editor.tool_changed, self._on_tool_changed),
+            (editor.edit_refused, self._on_edit_refused),
+            (report.draft_changed, self._on_draft_changed),
+            (report.dirty_changed, self._on_report_dirty),
+            (report.status_changed, self._on_report_status),
+            (report.saved, self._on_report_saved),
         )
 
     # ---- opening studies -----------------------------------------------------------------
@@ -280,6 +430,12 @@ class MainWindow(QMainWindow):
         self._load_task = task
         self._show_progress(f"Opening {folder.name}…")
         return task
+
+    def _cancel_progress(self) -> None:
+        if self._transfer_task is not None:
+            self._transfer_task.cancel()
+        else:
+            self.cancel_loading()
 
     def cancel_loading(self) -> None:
         if self._load_task is not None:
@@ -340,16 +496,22 @@ class MainWindow(QMainWindow):
         """Show an already loaded study (from the loader, or built in memory)."""
         if self._open_started is None:
             self._open_started = time.perf_counter()
-        self.session.set_study(study)
+        self.save_all_now()
         if folder is not None:
-            self.recent_studies.remember(RecentStudy.from_study(study, Path(folder)))
-            self.worklist.refresh()
+            try:
+                self.recent_studies.remember(RecentStudy.from_study(study, Path(folder)))
+            except (StorageError, ValueError) as exc:  # the study opens; only the worklist misses it
+                logger.warning("the study could not be put on the worklist: %s", exc)
+        self.session.set_study(study)
+        self.worklist.refresh()
+        self._restore_saved_findings(study)
         self.statusBar().showMessage(load_report_summary(study), 10000)
         if self.show_dialogs and (study.load_report.issues or study.set_aside):
             self.show_load_report()
         self.study_opened.emit(study)
 
     def close_study(self) -> None:
+        self.save_all_now()
         self._cancel_study_tasks()
         self.session.set_study(None)
 
@@ -488,6 +650,465 @@ class MainWindow(QMainWindow):
                 return False
         return True
 
+    # ---- settings and who is reading ------------------------------------------------------
+
+    @property
+    def user_name(self) -> str:
+        """Who edits (recorded on sentences and in the audit trail): the settings' name, else the login."""
+        return self.settings.user_name.strip() or getpass.getuser()
+
+    def _template_or_default(self) -> ReportTemplate:
+        if self.settings.report_template:
+            try:
+                return load_report_template(self.settings.report_template)
+            except TemplateError as exc:
+                logger.warning("the site report template cannot be used (%s); the default is used", exc)
+        return load_report_template()
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self.runner, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_settings is not None:
+            self.apply_settings(dialog.result_settings)
+
+    def apply_settings(self, settings: AppSettings) -> None:
+        """Use and keep new settings (the name for edits, the template for new drafts)."""
+        template_changed = settings.report_template != self.settings.report_template
+        self.settings = settings
+        self.report.set_person(self.user_name)
+        if template_changed:
+            self.report.set_template(self._template_or_default())
+        if self.data_dir is not None:
+            try:
+                save_app_settings(settings, self.data_dir / SETTINGS_FILENAME)
+            except OSError as exc:
+                self.show_message(
+                    "Settings", f"The settings could not be saved:\n{exc}", QMessageBox.Icon.Warning
+                )
+
+    # ---- findings, masks and the report ---------------------------------------------------
+
+    def model_text(self) -> str:
+        """The model behind the findings shown, e.g. "lss-vlm-spca 0.3.0", or "none active"."""
+        findings = self.session.findings
+        provenance = None
+        if findings is not None:
+            provenance = findings.provenance or (
+                findings.findings[0].provenance if findings.findings else None
+            )
+        if provenance is None and self.report.draft is not None:
+            provenance = self.report.draft.findings_provenance
+        return "none active" if provenance is None else f"{provenance.model_name} {provenance.model_version}"
+
+    def _update_model_version(self) -> None:
+        model = self.model_text()
+        self.banner_version.setText(f"LSS Desktop {engine.__version__}  ·  Model: {model}")
+        self.version_label.setText(
+            f"LSS Desktop {engine.__version__} · Model: {model} · Not for diagnosis without review"
+        )
+
+    def _on_findings_changed(self, findings: StudyFindings | None) -> None:
+        self._update_model_version()
+        self._update_edit_lock()
+        if findings is not None:
+            self._findings_unsaved = True
+            self._schedule_autosave()
+
+    def _on_findings_edited(self, _findings: StudyFindings, _levels: tuple[str, ...]) -> None:
+        self._findings_unsaved = True
+        self._schedule_autosave()
+
+    def _on_history_changed(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_action.setEnabled(can_undo)
+        self.redo_action.setEnabled(can_redo)
+
+    def _on_tool_changed(self, tool: EditTool, _size_mm: float, _structure: str) -> None:
+        self.tool_actions[tool].setChecked(True)
+
+    def _on_edit_refused(self, reason: str) -> None:
+        self.statusBar().showMessage(reason, 8000)
+
+    def _on_draft_changed(self, draft: object, _change: object) -> None:
+        if draft is not None and not self._report_shown:
+            self._report_shown = True
+            self.report_dock.show()
+            self.resizeDocks([self.series_dock, self.report_dock], [260, 380], Qt.Orientation.Horizontal)
+        elif draft is None:
+            self._report_shown = False
+
+    def _on_report_dirty(self, dirty: bool) -> None:
+        if dirty:
+            self._schedule_autosave()
+
+    def _on_report_status(self, _status: ReportStatus | None) -> None:
+        self._update_edit_lock()
+        self._update_model_version()
+        self.worklist.refresh()
+
+    def _on_report_saved(self, _version: int, _saved_utc: str) -> None:
+        self.worklist.refresh()
+
+    def _update_edit_lock(self) -> None:
+        stored = self.report.stored
+        reason = None
+        if stored is not None and stored.compromised:
+            reason = COMPROMISED_LOCK_REASON
+        elif self.report.read_only:
+            reason = FINAL_LOCK_REASON
+        if reason is not None:
+            self.mask_editor.set_tool(EditTool.NAVIGATE)
+        self.mask_editor.set_locked(reason)
+        for tool in (EditTool.BRUSH, EditTool.ERASER):
+            self.tool_actions[tool].setEnabled(reason is None)
+
+    # ---- autosave --------------------------------------------------------------------------
+
+    def _schedule_autosave(self) -> None:
+        """Save 2 s after the last change (the timer restarts with every change)."""
+        if self.store is not None or self.data_dir is not None:
+            self._autosave_timer.start()
+
+    def has_unsaved_work(self) -> bool:
+        self.report_panel.commit_pending_edit()
+        return (self.report.dirty and self.store is not None) or (
+            self._findings_unsaved and self.data_dir is not None
+        )
+
+    def autosave(self) -> bool:
+        """Store the draft and write the findings (in the background); False when something failed."""
+        return self._save(blocking=False)
+
+    def save_all_now(self) -> bool:
+        """Store the draft and write the findings before returning; False when something failed."""
+        self._autosave_timer.stop()
+        self.report_panel.commit_pending_edit()
+        return self._save(blocking=True)
+
+    def _save(self, blocking: bool) -> bool:
+        ok = True
+        if self.store is not None and self.report.dirty:
+            try:
+                self.report.save()
+            except StorageError as exc:
+                ok = False
+                logger.warning("the draft could not be saved: %s", type(exc).__name__)
+                self.show_message("Draft not saved", str(exc), QMessageBox.Icon.Warning)
+        if self._findings_unsaved and self.data_dir is not None:
+            ok = self._save_findings(blocking) and ok
+        return ok
+
+    def _save_findings(self, blocking: bool) -> bool:
+        assert self.data_dir is not None
+        snapshot = self.mask_editor.snapshot_findings()
+        if snapshot is None:
+            self._findings_unsaved = False
+            return True
+        path = findings_autosave_path(self.data_dir, snapshot.study_instance_uid)
+        if blocking or self._findings_write is not None:
+            if self._findings_write is not None:
+                self.runner.wait_for_all(10_000)  # one writer at a time: the newest snapshot wins
+            try:
+                save_findings(snapshot, path)
+            except OSError as exc:
+                self.show_message("Findings not saved", f"{path}: {exc}", QMessageBox.Icon.Warning)
+                return False
+            self._findings_unsaved = False
+            return True
+
+        def write(_context: TaskContext) -> Path:
+            return save_findings(snapshot, path)
+
+        def finished(_path: Path) -> None:
+            self._findings_write = None
+
+        def failed(error: Exception) -> None:
+            self._findings_write = None
+            self._findings_unsaved = True
+            self.statusBar().showMessage(f"The findings could not be saved: {error}", 10000)
+
+        self._findings_unsaved = False
+        self._findings_write = self.runner.start(
+            "save findings", write, on_success=finished, on_failure=failed
+        )
+        return True
+
+    def _restore_saved_findings(self, study: Study) -> None:
+        """Show the findings kept for this study from an earlier session (with a person's edits)."""
+        if self.data_dir is None:
+            return
+        path = findings_autosave_path(self.data_dir, study.study_instance_uid)
+        if not path.exists():
+            return
+        try:
+            findings = load_findings(path)
+            self.session.set_findings(findings)
+        except (FindingsFormatError, ValueError) as exc:
+            self.show_message(
+                "Saved findings", f"The saved findings cannot be used:\n{exc}", QMessageBox.Icon.Warning
+            )
+            return
+        self._findings_unsaved = False
+        self.statusBar().showMessage("The findings and mask edits of the last session are shown", 8000)
+
+    # ---- closing and restoring -------------------------------------------------------------
+
+    def ask(
+        self,
+        title: str,
+        text: str,
+        buttons: QMessageBox.StandardButton,
+        default: QMessageBox.StandardButton,
+        button_texts: dict[QMessageBox.StandardButton, str] | None = None,
+    ) -> QMessageBox.StandardButton:
+        """A modal question; `default` when dialogs are off."""
+        if not self.show_dialogs:
+            return default
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, buttons, self)
+        box.setDefaultButton(default)
+        for button, label in (button_texts or {}).items():
+            box.button(button).setText(label)
+        return QMessageBox.StandardButton(box.exec())
+
+    def confirm_close(self) -> bool:
+        """Before closing: unsaved work is saved, discarded or the close cancelled (the person chooses;
+        without dialogs it is saved)."""
+        if not self.has_unsaved_work():
+            return True
+        save, discard, cancel = (
+            QMessageBox.StandardButton.Save,
+            QMessageBox.StandardButton.Discard,
+            QMessageBox.StandardButton.Cancel,
+        )
+        self._autosave_timer.stop()  # the person decides what is saved while asked
+        answer = self.ask(
+            "Unsaved work",
+            "The report draft or mask edits have changes that are not saved yet.",
+            save | discard | cancel,
+            save,
+            {save: "Save draft", discard: "Discard changes"},
+        )
+        if answer == cancel:
+            self._schedule_autosave()
+            return False
+        if answer == save:
+            return self.save_all_now()
+        return True
+
+    def offer_restore(self, records: list[RunRecord]) -> bool:
+        """After a crash: offer to reopen the study whose draft was being written; True when accepted."""
+        if self.store is None:
+            return False
+        for record in records:
+            if not record.study_instance_uid:
+                continue
+            try:
+                stored = self.store.load_report(record.study_instance_uid)
+                entry = self.store.worklist_entry(record.study_instance_uid)
+            except KeyError:
+                continue
+            if stored.status is ReportStatus.FINAL:
+                continue
+            date = entry.study_date
+            shown_date = f"{date[:4]}-{date[4:6]}-{date[6:]}" if len(date) == 8 else date
+            edits = (
+                " and the findings with your mask edits"
+                if self.data_dir is not None
+                and findings_autosave_path(self.data_dir, record.study_instance_uid).exists()
+                else ""
+            )
+            yes = QMessageBox.StandardButton.Yes
+            answer = self.ask(
+                "Restore the last draft",
+                "LSS Desktop did not close properly last time.\n\n"
+                f"The {stored.status.value} report of “{entry.description or 'study'}” {shown_date}, last saved "
+                f"{stored.saved_utc.replace('T', ' ')[:19]} UTC, is kept. Reopen the study with its draft{edits}?",
+                yes | QMessageBox.StandardButton.No,
+                yes,
+                {yes: "Restore", QMessageBox.StandardButton.No: "Not now"},
+            )
+            if answer != yes:
+                return False
+            self.open_folder(Path(entry.folder_path))
+            return True
+        return False
+
+    # ---- sign-off and addenda --------------------------------------------------------------
+
+    def sign_report_dialog(self) -> None:
+        self.report_panel.commit_pending_edit()
+        if self.report.draft is None:
+            return
+        dialog = SignOffDialog(
+            self.settings.user_name or self.user_name,
+            len(self.report.sentences_needing_review),
+            self.model_text(),
+            self,
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.sign_report(dialog.request())
+
+    def sign_report(self, request: SignOffRequest) -> bool:
+        """Sign as the request says; refusals are shown with the store's reason."""
+        self.report_panel.commit_pending_edit()
+        try:
+            signature = self.report.sign(request.status, request.radiologist, request.attestation)
+        except StorageError as exc:
+            self.show_message("Not signed", str(exc), QMessageBox.Icon.Warning)
+            return False
+        self.statusBar().showMessage(
+            f"Report signed {signature.status.value} by {signature.radiologist}", 10000
+        )
+        return True
+
+    def add_addendum_dialog(self) -> None:
+        dialog = AddendumDialog(self.user_name, self.model_text(), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            request = dialog.request()
+            self.add_addendum(request.text, request.author)
+
+    def add_addendum(self, text: str, author: str) -> bool:
+        try:
+            self.report.add_addendum(text, author)
+        except StorageError as exc:
+            self.show_message("Addendum not added", str(exc), QMessageBox.Icon.Warning)
+            return False
+        self.statusBar().showMessage("Addendum added to the final report", 8000)
+        return True
+
+    # ---- exports ---------------------------------------------------------------------------
+
+    def _export_job(self) -> report_exports.ExportJob | None:
+        """Save the draft and gather what an export needs; None (with a message) when it cannot run."""
+        study = self.session.study
+        if study is None or self.report.draft is None:
+            self.show_message("Export", "Open a study with a report first.")
+            return None
+        if self.store is None:
+            self.show_message("Export", "No reading database is open: the report cannot be exported.")
+            return None
+        if not self.save_all_now():
+            return None
+        findings = self.mask_editor.snapshot_findings() or StudyFindings(
+            study_instance_uid=study.study_instance_uid, levels=(), findings=()
+        )
+        return report_exports.ExportJob(
+            store_path=self.store.path,
+            study=study,
+            findings=findings,
+            actor=self.user_name,
+            thresholds=self.report.template.thresholds,
+            organisation=self.settings.institution or report_exports.DEFAULT_ORGANISATION,
+        )
+
+    def _default_export_folder(self) -> Path:
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        return Path(documents or Path.home())
+
+    def export_pdf_dialog(self) -> None:
+        study = self.session.study
+        if study is None:
+            return
+        suggested = self._default_export_folder() / f"lss-report-{study.study_date or 'study'}.pdf"
+        path, _ = QFileDialog.getSaveFileName(self, "Export report PDF", str(suggested), "PDF (*.pdf)")
+        if path:
+            self.export_pdf(Path(path))
+
+    def export_pdf(self, path: Path) -> BackgroundTask | None:
+        """Write the report PDF off the GUI thread; its folder opens when done."""
+        job = self._export_job()
+        if job is None:
+            return None
+
+        def done(written: Path) -> None:
+            self._hide_progress()
+            self.statusBar().showMessage(f"Report PDF saved: {written}", 10000)
+            self.open_location(written.parent)
+
+        self._show_progress("Writing the report PDF…")
+        return self.runner.start(
+            "export PDF",
+            lambda _context: report_exports.export_pdf(job, Path(path)),
+            on_success=done,
+            on_failure=lambda error: self._export_failed("PDF not written", error),
+        )
+
+    def export_dicom_dialog(self) -> None:
+        study = self.session.study
+        if study is None:
+            return
+        dialog = DicomExportDialog(
+            self._default_export_folder() / f"lss-dicom-{study.study_date or 'study'}", self
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.export_dicom(dialog.folder, dialog.anonymise)
+
+    def export_dicom(self, folder: Path, anonymise: bool) -> BackgroundTask | None:
+        """Write the SEG, SR and encapsulated PDF (optionally anonymised) off the GUI thread."""
+        job = self._export_job()
+        if job is None:
+            return None
+
+        def done(paths: list[Path]) -> None:
+            self._hide_progress()
+            self.statusBar().showMessage(f"{len(paths)} DICOM objects written to {folder}", 10000)
+            self.open_location(Path(folder))
+
+        self._show_progress("Writing DICOM objects…")
+        return self.runner.start(
+            "export DICOM",
+            lambda _context: report_exports.export_dicom(job, Path(folder), anonymise),
+            on_success=done,
+            on_failure=lambda error: self._export_failed("DICOM export failed", error),
+        )
+
+    def send_to_pacs(self) -> BackgroundTask | None:
+        """Export the DICOM objects and C-STORE them to the configured node, with progress and cancel."""
+        node = self.settings.pacs_node
+        if node is None:
+            self.show_message(
+                "Send to PACS", "No PACS node is set up: enter one in Settings (File > Settings)."
+            )
+            return None
+        job = self._export_job()
+        if job is None:
+            return None
+        base = self.data_dir if self.data_dir is not None else Path(tempfile.gettempdir()) / "lss-desktop"
+        outbox = base / "outbox" / job.study_instance_uid / time.strftime("%Y%m%d-%H%M%S")
+
+        def send(context: TaskContext) -> StoreReport:
+            def progress(p: TransferProgress) -> None:
+                context.report_progress(p.completed + p.failed, p.total or 0)
+
+            return report_exports.send_to_pacs(job, node, outbox, progress=progress, cancel=context.cancel)
+
+        def done(report: StoreReport) -> None:
+            self._transfer_task = None
+            self._hide_progress()
+            self.show_message("Sent to PACS", f"{len(report.stored)} object(s) stored on {node}.")
+
+        def failed(error: Exception) -> None:
+            self._transfer_task = None
+            self._hide_progress()
+            title, message = describe_pacs_error(error)
+            logger.warning("sending to the PACS failed: %s", type(error).__name__)
+            self.show_message(title, message, QMessageBox.Icon.Warning)
+
+        def progressed(done_count: int, total: int) -> None:
+            if total > 0:
+                self.progress_bar.setRange(0, total)
+                self.progress_bar.setValue(done_count)
+                self.progress_bar.setFormat(f"{done_count} / {total} objects")
+
+        self._show_progress(f"Sending to {node}…")
+        self._transfer_task = self.runner.start(
+            "send to PACS", send, on_success=done, on_failure=failed, on_progress=progressed
+        )
+        return self._transfer_task
+
+    def _export_failed(self, title: str, error: Exception) -> None:
+        self._hide_progress()
+        logger.warning("export failed: %s", type(error).__name__)
+        self.show_message(title, f"{type(error).__name__}: {error}", QMessageBox.Icon.Warning)
+
     # ---- messages, screenshots, title ----------------------------------------------------
 
     def show_message(
@@ -505,7 +1126,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         self.show_message(
             "About LSS Desktop",
-            f"LSS Desktop {engine.__version__}\n\n{engine.INTENDED_USE}\n\nModel: none active.",
+            f"LSS Desktop {engine.__version__}\n\n{engine.INTENDED_USE}\n\nModel: {self.model_text()}.",
         )
 
     def save_screenshot(self, path: Path) -> Path:
@@ -540,6 +1161,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self._autosave_timer.stop()
         self.runner.cancel_all()
         self._load_task = None
         self.runner.wait_for_all(10_000)
@@ -549,9 +1171,28 @@ class MainWindow(QMainWindow):
             panel.close_panel()
         self.series_browser.close_browser()
         self.overlay_panel.close_panel()
+        self.mask_tools.close_panel()
+        self.report_panel.close_panel()
+        self.mask_editor.close()
+        self.report.close()
         if self.load_report_dialog is not None:
             self.load_report_dialog.close()
 
+    def changeEvent(self, event: QEvent) -> None:
+        # Leaving the window (another app, a dialog) saves what is waiting for the autosave.
+        if (
+            event.type() == QEvent.Type.ActivationChange
+            and not self.isActiveWindow()
+            and self._autosave_timer.isActive()
+            and not self._closed
+        ):
+            self._autosave_timer.stop()
+            self.autosave()
+        super().changeEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed and not self.confirm_close():
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)

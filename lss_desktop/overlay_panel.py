@@ -1,5 +1,6 @@
 """Overlay controls and colour legend: masks on/off, fill or outline, opacity, one entry per
-structure with its colour, the explanation heat map and the level labels."""
+structure with its colour (ticked: shown; selected: the structure the brush paints), the
+explanation heat map and the level labels."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.findings import StudyFindings
+from engine.findings import Structure, StudyFindings
+from lss_desktop.mask_editing import EditTool, MaskEditor
 from lss_desktop.overlays import OverlaySettings, OverlayStyle, structure_colour
 from lss_desktop.session import ViewerSession
 
@@ -33,12 +35,23 @@ def _swatch(rgb: tuple[int, int, int]) -> QIcon:
     return QIcon(pixmap)
 
 
+def legend_structures(findings: StudyFindings | None) -> list[str]:
+    """Structures with masks, plus the dural sac (the measured structure can always be painted)."""
+    if findings is None:
+        return []
+    return sorted({m.structure for m in findings.masks} | {Structure.DURAL_SAC.value})
+
+
 class OverlayPanel(QWidget):
-    def __init__(self, session: ViewerSession, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: ViewerSession, parent: QWidget | None = None, editor: MaskEditor | None = None
+    ) -> None:
         super().__init__(parent)
         self.session = session
+        self.editor = editor
         self._closed = False
         self._syncing = False
+        self._structures: list[str] = []
 
         self.masks_check = QCheckBox("Show masks")
         self.style_combo = QComboBox()
@@ -49,6 +62,7 @@ class OverlayPanel(QWidget):
         self.opacity_slider.setToolTip("Opacity of filled masks and of the heat map")
         self.legend = QListWidget()
         self.legend.setMaximumHeight(150)
+        self.legend.setToolTip("Tick to show a structure; select one to paint it with the brush")
         self.legend_hint = QLabel("No masks in this study yet.")
         self.legend_hint.setStyleSheet("color: #7a808a;")
         self.explanation_check = QCheckBox("Explanation map (heat)")
@@ -77,11 +91,15 @@ class OverlayPanel(QWidget):
         self.explanation_check.toggled.connect(lambda on: self._change(show_explanation=on))
         self.labels_check.toggled.connect(lambda on: self._change(show_level_labels=on))
         self.legend.itemChanged.connect(self._on_legend_item_changed)
+        self.legend.currentItemChanged.connect(self._on_legend_selection)
 
-        self._subscriptions = (
+        self._subscriptions: tuple[tuple[Any, Any], ...] = (
             (session.events.findings_changed, self._on_findings_changed),
+            (session.events.findings_edited, self._on_findings_edited),
             (session.events.overlay_settings_changed, self._sync_from_settings),
         )
+        if editor is not None:
+            self._subscriptions += ((editor.events.tool_changed, self._on_tool_changed),)
         for emitter, callback in self._subscriptions:
             emitter.connect(callback)
         self._on_findings_changed(session.findings)
@@ -102,8 +120,28 @@ class OverlayPanel(QWidget):
             hidden.add(structure)
         self._change(hidden_structures=frozenset(hidden))
 
+    def _on_legend_selection(self, item: QListWidgetItem | None, _previous: object) -> None:
+        if item is not None and not self._syncing and self.editor is not None:
+            self.editor.set_structure(str(item.data(_STRUCTURE_ROLE)))
+
+    def _on_tool_changed(self, _tool: EditTool, _size_mm: float, structure: str) -> None:
+        self._select_structure(structure)
+
+    def _select_structure(self, structure: str) -> None:
+        for row in range(self.legend.count()):
+            item = self.legend.item(row)
+            if item.data(_STRUCTURE_ROLE) == structure and self.legend.currentItem() is not item:
+                self._syncing = True
+                self.legend.setCurrentItem(item)
+                self._syncing = False
+
+    def _on_findings_edited(self, findings: StudyFindings, _levels: tuple[str, ...]) -> None:
+        if legend_structures(findings) != self._structures:
+            self._on_findings_changed(findings)
+
     def _on_findings_changed(self, findings: StudyFindings | None) -> None:
-        structures = sorted({m.structure for m in findings.masks}) if findings is not None else []
+        structures = legend_structures(findings)
+        self._structures = structures
         self._syncing = True
         self.legend.clear()
         hidden = self.session.overlay_settings.hidden_structures
@@ -114,6 +152,8 @@ class OverlayPanel(QWidget):
             item.setCheckState(Qt.CheckState.Unchecked if structure in hidden else Qt.CheckState.Checked)
             self.legend.addItem(item)
         self._syncing = False
+        if self.editor is not None:
+            self._select_structure(self.editor.structure)
         self.legend.setVisible(bool(structures))
         self.legend_hint.setVisible(not structures)
         has_maps = findings is not None and bool(findings.explanations)

@@ -1,14 +1,17 @@
 """The worklist of recently opened studies.
 
-`RecentStudies` is the interface the window uses; `SettingsRecentStudies` keeps the list in
-QSettings until the study database takes over behind the same interface. No patient names or
-IDs are stored here: the worklist shows the study description, date and folder.
+`RecentStudies` is the interface the window uses. `StoreRecentStudies` is the reading database's
+worklist (engine.storage: study UID, folder, description, date, report status), the one the app
+uses; `SettingsRecentStudies` (QSettings) and `MemoryRecentStudies` serve tests and the screenshot
+mode. No patient names or IDs are stored here: the worklist shows the study description, date,
+report status and folder.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QSettings
 
+from engine.storage.report_store import ReportStore
 from engine.study.model import Study
 
 logger = logging.getLogger(__name__)
@@ -28,8 +32,10 @@ class RecentStudy:
     folder: str  # absolute path of the study folder
     description: str
     study_date: str  # DICOM DA (YYYYMMDD) or ""
-    series_count: int
+    series_count: int | None  # None when the list does not keep it (the database's worklist)
     opened_at: str  # ISO 8601, local time
+    study_instance_uid: str = ""
+    status: str = ""  # report status from the database: new, draft, preliminary, final ("" unknown)
 
     @classmethod
     def from_study(cls, study: Study, folder: Path, opened_at: datetime | None = None) -> RecentStudy:
@@ -39,6 +45,7 @@ class RecentStudy:
             study_date=study.study_date,
             series_count=len(study.series),
             opened_at=(opened_at or datetime.now()).isoformat(timespec="seconds"),
+            study_instance_uid=study.study_instance_uid,
         )
 
 
@@ -48,10 +55,8 @@ class RecentStudies(Protocol):
         ...
 
     def remember(self, entry: RecentStudy) -> None:
-        """Put `entry` first, replacing an older entry for the same folder."""
+        """Put `entry` first, replacing an older entry for the same study."""
         ...
-
-    def forget(self, folder: str) -> None: ...
 
 
 class MemoryRecentStudies:
@@ -101,3 +106,46 @@ class SettingsRecentStudies:
     def _store(self, entries: list[RecentStudy]) -> None:
         self._settings.setValue(_SETTINGS_KEY, json.dumps([asdict(e) for e in entries]))
         self._settings.sync()
+
+
+def _local_time(utc_iso: str) -> str:
+    """ "2026-11-28T09:14:03.512Z" -> the same instant in local time, ISO 8601 to the second."""
+    try:
+        moment = datetime.fromisoformat(utc_iso.replace("Z", "+00:00"))
+    except ValueError:
+        return utc_iso
+    return moment.astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+class StoreRecentStudies:
+    """The reading database's worklist (`ReportStore.worklist`), most recently opened first.
+
+    `actor` names who opens a study, for the audit trail."""
+
+    def __init__(self, store: ReportStore, actor: Callable[[], str], limit: int = 200) -> None:
+        self._store = store
+        self._actor = actor
+        self._limit = limit
+
+    def entries(self) -> list[RecentStudy]:
+        return [
+            RecentStudy(
+                folder=e.folder_path,
+                description=e.description,
+                study_date=e.study_date,
+                series_count=None,
+                opened_at=_local_time(e.last_opened_utc),
+                study_instance_uid=e.study_instance_uid,
+                status=e.status,
+            )
+            for e in self._store.worklist()[: self._limit]
+        ]
+
+    def remember(self, entry: RecentStudy) -> None:
+        if not entry.study_instance_uid:
+            raise ValueError(
+                f"the study in {entry.folder} has no StudyInstanceUID: it cannot be on the worklist"
+            )
+        self._store.open_study(
+            entry.study_instance_uid, entry.folder, self._actor(), entry.description, entry.study_date
+        )

@@ -69,7 +69,9 @@ class SessionEvents:
     def __init__(self) -> None:
         self.study_changed = EventEmitter("study_changed")  # (study | None)
         self.view_changed = EventEmitter("view_changed")  # (slot, ViewChange)
-        self.findings_changed = EventEmitter("findings_changed")  # (findings | None)
+        self.findings_changed = EventEmitter("findings_changed")  # (findings | None): a new analysis
+        self.findings_edited = EventEmitter("findings_edited")  # (findings, re-measured level labels)
+        self.masks_painted = EventEmitter("masks_painted")  # (series UID, ImageSlice.key): pixels changed
         self.overlay_settings_changed = EventEmitter("overlay_settings_changed")  # (settings)
         self.level_labels_changed = EventEmitter("level_labels_changed")  # (labels tuple)
         self.level_label_moved = EventEmitter("level_label_moved")  # (level, position_lps)
@@ -80,7 +82,7 @@ class SessionEvents:
         return tuple(v for v in vars(self).values() if isinstance(v, EventEmitter))
 
 
-def _mask_slice_key(item: SliceMask) -> str:
+def mask_slice_key(item: SliceMask) -> str:
     """The ImageSlice.key of the slice a mask lies on."""
     return (
         item.sop_instance_uid if item.frame_index is None else f"{item.sop_instance_uid}#{item.frame_index}"
@@ -321,6 +323,10 @@ class ViewerSession:
 
     def _set_findings_silently(self, findings: StudyFindings | None) -> None:
         self._findings = findings
+        self._index_overlays(findings)
+        self._level_labels = findings.levels if findings else ()
+
+    def _index_overlays(self, findings: StudyFindings | None) -> None:
         self._masks_by_slice = {}
         self._explanations_by_slice = {}
         for target, items in (
@@ -328,8 +334,7 @@ class ViewerSession:
             (self._explanations_by_slice, findings.explanations if findings else ()),
         ):
             for item in items:
-                target.setdefault((item.series_instance_uid, _mask_slice_key(item)), []).append(item)
-        self._level_labels = findings.levels if findings else ()
+                target.setdefault((item.series_instance_uid, mask_slice_key(item)), []).append(item)
 
     def set_findings(self, findings: StudyFindings | None) -> None:
         """Overlay the masks, explanation maps and level labels of an analysis."""
@@ -345,6 +350,19 @@ class ViewerSession:
         self._set_findings_silently(findings)
         self.events.findings_changed.emit(findings)
         self.events.level_labels_changed.emit(self._level_labels)
+
+    def apply_findings_edit(self, findings: StudyFindings, remeasured_levels: tuple[str, ...]) -> None:
+        """A person's edit changed the findings (masks, re-measured levels): overlays follow at once,
+        the views stay where they are and the level labels are kept. Emits `findings_edited`."""
+        if self._findings is None or findings.study_instance_uid != self._findings.study_instance_uid:
+            raise ValueError("an edit applies to the findings shown, of the same study")
+        self._findings = findings
+        self._index_overlays(findings)
+        self.events.findings_edited.emit(findings, remeasured_levels)
+
+    def notify_masks_painted(self, series_instance_uid: str, slice_key: str) -> None:
+        """Pixels of a mask shown on (series, slice) changed in place (a brush stroke in progress)."""
+        self.events.masks_painted.emit(series_instance_uid, slice_key)
 
     def set_overlay_settings(self, settings: OverlaySettings) -> None:
         if settings != self._overlay:

@@ -6,7 +6,8 @@ world y = row * row spacing (mm), z = 0, seen by a parallel camera looking along
 row 0 at the top. Clicks go widget -> display (device pixels) -> world -> (row, column) ->
 patient space through the slice's own SliceGeometry, so angled stacks and HiDPI screens need
 no special case. The view keeps only presentation state (camera, drag in progress); everything
-clinical lives in the session.
+clinical lives in the session. With the brush or eraser chosen (`MaskEditor`), a left drag paints
+the selected structure; the brush outline follows the cursor as a circle of its size in mm.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from vtkmodules.vtkRenderingCore import (
 
 from engine.study.model import Study
 from lss_desktop.hanging_protocol import ViewSlot
+from lss_desktop.mask_editing import EditTool, MaskEditor
 from lss_desktop.orientation_labels import edge_labels
 from lss_desktop.overlays import compose_masks_rgba, explanation_rgba
 from lss_desktop.session import ViewChange, ViewerSession
@@ -48,6 +50,7 @@ _Z_EXPLANATION = -1.0
 _Z_MASKS = -2.0
 _Z_CROSS_REFERENCE = -3.0
 _Z_LEVEL_LABELS = -4.0
+_Z_BRUSH = -5.0
 _CAMERA_DISTANCE = 1000.0
 _FIT_MARGIN = 1.02
 _LABEL_GRAB_RADIUS_PX = 12.0  # logical pixels around a level marker that start a drag
@@ -58,6 +61,8 @@ _LABEL_COLOUR = (0.55, 0.85, 1.0)
 _SELECTED_LABEL_COLOUR = (1.0, 0.78, 0.2)
 _TEXT_COLOUR = (0.86, 0.88, 0.9)
 _ORIENTATION_COLOUR = (1.0, 0.78, 0.35)
+_BRUSH_COLOUR = (1.0, 1.0, 1.0)
+_ERASER_COLOUR = (1.0, 0.45, 0.45)
 
 
 class _Drag(Enum):
@@ -67,6 +72,7 @@ class _Drag(Enum):
     PAN = auto()
     ZOOM = auto()
     LEVEL_LABEL = auto()
+    PAINT = auto()
 
 
 @dataclass
@@ -112,10 +118,17 @@ class SliceView(QVTKRenderWindowInteractor):
     image_rendered = Signal(str, int)  # (Series.key, slice index) after a slice is on screen
     activated = Signal(object)  # ViewSlot, when the user clicks into the view
 
-    def __init__(self, session: ViewerSession, slot: ViewSlot, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: ViewerSession,
+        slot: ViewSlot,
+        parent: QWidget | None = None,
+        editor: MaskEditor | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.slot = slot
+        self.editor = editor
         self._closed = False
         self._drag = _DragState()
         self._wheel_remainder = 0
@@ -161,6 +174,17 @@ class SliceView(QVTKRenderWindowInteractor):
         for actor in (*self.corner_texts.values(), *self.edge_texts.values(), self.placeholder_text):
             self.renderer.AddViewProp(actor)
 
+        self._brush_source = vtkRegularPolygonSource()
+        self._brush_source.SetNumberOfSides(48)
+        self._brush_source.GeneratePolygonOff()
+        brush_mapper = vtkPolyDataMapper()
+        brush_mapper.SetInputConnection(self._brush_source.GetOutputPort())
+        self.brush_actor = vtkActor()
+        self.brush_actor.SetMapper(brush_mapper)
+        self.brush_actor.GetProperty().LightingOff()
+        self.brush_actor.VisibilityOff()
+        self.renderer.AddViewProp(self.brush_actor)
+
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self.render_now)
@@ -170,11 +194,15 @@ class SliceView(QVTKRenderWindowInteractor):
             (events.study_changed, self._on_study_changed),
             (events.view_changed, self._on_view_changed),
             (events.findings_changed, self._on_overlays_changed),
+            (events.findings_edited, self._on_overlays_changed),
+            (events.masks_painted, self._on_masks_painted),
             (events.overlay_settings_changed, self._on_overlays_changed),
             (events.level_labels_changed, self._on_labels_changed),
             (events.selection_changed, self._on_labels_changed),
             (events.anonymised_changed, self._on_anonymised_changed),
         )
+        if editor is not None:
+            self._subscriptions += ((editor.events.tool_changed, self._on_tool_changed),)
         for emitter, callback in self._subscriptions:
             emitter.connect(callback)
 
@@ -201,6 +229,24 @@ class SliceView(QVTKRenderWindowInteractor):
 
     def _on_overlays_changed(self, *_args: object) -> None:
         self._mark_dirty("overlays", "labels")
+
+    def _on_masks_painted(self, series_uid: str, slice_key: str) -> None:
+        series, image = self.session.series_in(self.slot), self.session.current_slice(self.slot)
+        if (
+            series is not None
+            and image is not None
+            and (series.series_instance_uid, image.key)
+            == (
+                series_uid,
+                slice_key,
+            )
+        ):
+            self._mark_dirty("overlays")
+
+    def _on_tool_changed(self, tool: EditTool, _size_mm: float, _structure: str) -> None:
+        if tool is EditTool.NAVIGATE and self.brush_actor.GetVisibility():
+            self.brush_actor.VisibilityOff()
+            self.request_render()
 
     def _on_labels_changed(self, *_args: object) -> None:
         self._mark_dirty("labels")
@@ -592,6 +638,10 @@ class SliceView(QVTKRenderWindowInteractor):
             self._drag.kind = _Drag.PAN
         elif button == Qt.MouseButton.LeftButton and modifiers & Qt.KeyboardModifier.ControlModifier:
             self._drag.kind = _Drag.ZOOM
+        elif button == Qt.MouseButton.LeftButton and self.editor is not None and self.editor.painting:
+            if self.editor.begin_stroke(self.slot):
+                self._drag.kind = _Drag.PAINT
+                self._paint_at(pos)
         elif button == Qt.MouseButton.LeftButton:
             grabbed = self._label_under(pos) if self.session.overlay_settings.show_level_labels else None
             if grabbed is not None:
@@ -605,6 +655,10 @@ class SliceView(QVTKRenderWindowInteractor):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         drag = self._drag
+        self._place_brush(pos)
+        if drag.kind is _Drag.PAINT:
+            self._paint_at(pos)
+            return
         if drag.kind is _Drag.NONE or drag.start_widget is None:
             hovering = self.session.overlay_settings.show_level_labels and self._label_under(pos) is not None
             self.setCursor(Qt.CursorShape.OpenHandCursor if hovering else Qt.CursorShape.CrossCursor)
@@ -631,6 +685,9 @@ class SliceView(QVTKRenderWindowInteractor):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag = self._drag, _DragState()
+        if drag.kind is _Drag.PAINT and self.editor is not None:
+            self.editor.end_stroke()
+            return
         if drag.kind is _Drag.LEVEL_LABEL and drag.level is not None and drag.label_rc is not None:
             geometry = self.session.current_geometry(self.slot)
             moved = (
@@ -683,6 +740,10 @@ class SliceView(QVTKRenderWindowInteractor):
             self.reset_view()
         elif key == Qt.Key.Key_A:
             self.session.auto_window(self.slot)
+        elif key in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight) and self.editor is not None:
+            step = 0.5 if key == Qt.Key.Key_BracketRight else -0.5
+            self.editor.set_size_mm(self.editor.size_mm + step)
+            self._place_brush(self.mapFromGlobal(self.cursor().pos()).toPointF())
         else:
             QWidget.keyPressEvent(self, event)
 
@@ -694,6 +755,38 @@ class SliceView(QVTKRenderWindowInteractor):
 
     def leaveEvent(self, event: object) -> None:
         self.unsetCursor()
+        if self.brush_actor.GetVisibility():
+            self.brush_actor.VisibilityOff()
+            self.request_render()
+
+    # ---- painting masks ------------------------------------------------------------------
+
+    def _paint_at(self, pos: QPointF) -> None:
+        """Paint, then re-measure and redraft at once (a few ms); the frame follows in the next
+        render, and Qt delivers at most one mouse move per event-loop turn."""
+        assert self.editor is not None
+        row, column = self.widget_to_image(pos)
+        if self.editor.paint(row, column):
+            self.editor.flush()
+
+    def _place_brush(self, pos: QPointF) -> None:
+        """The brush outline under the cursor: a circle of the brush's diameter in millimetres."""
+        editor = self.editor
+        painting = editor is not None and editor.painting and self._image_shape is not None
+        if not painting:
+            if self.brush_actor.GetVisibility():
+                self.brush_actor.VisibilityOff()
+                self.request_render()
+            return
+        assert editor is not None
+        x, y = self._widget_to_world(pos)
+        self._brush_source.SetCenter(x, y, _Z_BRUSH)
+        self._brush_source.SetRadius(editor.size_mm / 2.0)
+        colour = _BRUSH_COLOUR if editor.tool is EditTool.BRUSH else _ERASER_COLOUR
+        self.brush_actor.GetProperty().SetColor(*colour)
+        self.brush_actor.GetProperty().SetLineWidth(1.5 * self._device_scale())
+        self.brush_actor.VisibilityOn()
+        self.request_render()
 
     def _locate_at(self, pos: QPointF) -> None:
         row, column = self.widget_to_image(pos)

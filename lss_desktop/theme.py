@@ -52,6 +52,44 @@ QFrame#viewHeader { background: #202329; border-bottom: 1px solid #2c3037; }
 QFrame#viewHeader[active="true"] { background: #2b3545; border-bottom: 1px solid #4a6a90; }
 QLabel#intendedUseBanner { background: #3a2f12; color: #f3d79a; padding: 3px 10px; font-size: 9pt; border-bottom: 1px solid #5a4a1e; }
 QLabel#viewTitle { font-weight: bold; }
+QFrame#reportHeader { background: #202329; border-bottom: 1px solid #2c3037; }
+QWidget#reportBody { background: #1b1d21; }
+QLabel#statusBadge { border-radius: 3px; padding: 2px 8px; font-weight: bold; font-size: 9pt; }
+QLabel#statusBadge[state="draft"] { background: #5a4a1e; color: #f3d79a; }
+QLabel#statusBadge[state="preliminary"] { background: #1f4466; color: #bfe0ff; }
+QLabel#statusBadge[state="final"] { background: #1e5a34; color: #c8f0d4; }
+QLabel#statusBadge[state="compromised"] { background: #7a1f1f; color: #ffd6d6; }
+QLabel#statusBadge[state="none"] { background: #2a2e35; color: #8a919b; }
+QLabel#reviewCount[pending="true"] { color: #f0c060; font-weight: bold; }
+QLabel#saveState, QLabel#modelLine { color: #8a919b; font-size: 9pt; }
+QLabel#sectionTitle { color: #8a919b; font-size: 8pt; font-weight: bold; letter-spacing: 1px; padding: 10px 2px 2px 2px; }
+QLabel#reportPlaceholder { color: #7a808a; padding: 40px 20px; }
+QLabel#attribution { color: #8a919b; font-style: italic; font-size: 9pt; padding: 10px 4px 4px 4px; }
+QLabel#signatureBlock { color: #c8f0d4; background: #1a2a20; border: 1px solid #2f5a3e; border-radius: 3px; padding: 6px; }
+QLabel#addenda { background: #202329; border: 1px solid #363a42; border-radius: 3px; padding: 6px; }
+QFrame#sentenceRow { border: 1px solid transparent; border-left: 4px solid #4a5160; border-radius: 2px; background: transparent; }
+QFrame#sentenceRow[state="ai"] { background: #2b2615; border-left-color: #e0a526; }
+QFrame#sentenceRow[state="accepted"] { border-left-color: #3f9b5a; }
+QFrame#sentenceRow[state="person"] { border-left-color: #4a90d9; }
+QFrame#sentenceRow[state="stale"] { background: #33211a; border-left-color: #e0662c; }
+QFrame#sentenceRow[selected="true"] { border-top: 1px solid #6fa8dc; border-right: 1px solid #6fa8dc; border-bottom: 1px solid #6fa8dc; }
+QFrame#sentenceRow QTextEdit { background: transparent; color: #e4e7eb; font-size: 10pt; }
+QFrame#sentenceRow QTextEdit:focus { background: #16181b; border: 1px solid #4a6a90; }
+QFrame#sentenceRow QTextEdit[readOnly="true"] { color: #d8dce2; }
+QLabel#sentenceStatus { color: #8a919b; font-size: 8pt; }
+QFrame#sentenceRow[state="ai"] QLabel#sentenceStatus { color: #d8b867; }
+QFrame#sentenceRow[state="stale"] QLabel#sentenceStatus { color: #f09070; }
+QToolButton#levelChip { background: #2b3545; color: #9ccaff; font-weight: bold; border-radius: 3px; padding: 2px 6px; }
+QToolButton#levelChip:hover { background: #34507a; }
+QPushButton#acceptButton { padding: 2px 10px; border-color: #3f7a50; color: #b8e6c4; }
+QPushButton#acceptButton:hover { background: #24402d; }
+QPushButton#signButton { border-color: #4a6a90; }
+QFrame#staleBox { background: #2a1c17; border: 1px solid #5a3426; border-radius: 3px; }
+QLabel#staleReason { color: #f0a080; }
+QLabel#suggestion { color: #d8dce2; font-style: italic; }
+QLabel#maskReadout { color: #c8d2de; background: #202329; border: 1px solid #2c3037; border-radius: 3px; padding: 6px; }
+QLabel#maskNotice, QLabel#settingsError, QLabel#signOffBlocked { color: #f0a080; }
+QLabel#dialogIntendedUse { color: #d8b867; font-size: 8pt; }
 """
 
 

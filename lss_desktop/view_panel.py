@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QMenu, QTo
 
 from engine.study.model import Study
 from lss_desktop.hanging_protocol import ViewSlot
+from lss_desktop.mask_editing import MaskEditor
 from lss_desktop.series_text import series_details, series_title
 from lss_desktop.session import ViewChange, ViewerSession
 from lss_desktop.slice_view import SliceView
@@ -21,7 +22,13 @@ SERIES_MIME_TYPE = "application/x-lss-series-key"  # payload: Series.key, UTF-8
 class ViewPanel(QFrame):
     """Header + SliceView for one view slot."""
 
-    def __init__(self, session: ViewerSession, slot: ViewSlot, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: ViewerSession,
+        slot: ViewSlot,
+        parent: QWidget | None = None,
+        editor: MaskEditor | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.slot = slot
@@ -39,7 +46,7 @@ class ViewPanel(QFrame):
         self.series_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.series_combo.setMinimumContentsLength(6)
+        self.series_combo.setMinimumContentsLength(3)  # three panes and the report fit 1280 px
         self.series_combo.setToolTip("Series shown in this view (or drag one from the series browser)")
         self.series_combo.activated.connect(self._on_combo_activated)
 
@@ -62,7 +69,7 @@ class ViewPanel(QFrame):
         reset_button = QToolButton(header)
         reset_button.setText("Reset")
         reset_button.setToolTip("Fit the image and restore the default window (R)")
-        self.view = SliceView(session, slot, self)
+        self.view = SliceView(session, slot, self, editor=editor)
         reset_button.clicked.connect(self.view.reset_view)
 
         header_layout = QHBoxLayout(header)

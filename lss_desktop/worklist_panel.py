@@ -1,4 +1,5 @@
-"""The worklist: recently opened studies (description, date, folder). Double-click to reopen."""
+"""The worklist: recently opened studies (description, date, report status, when opened, folder).
+Double-click (or Enter) reopens one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, Q
 from lss_desktop.recent_studies import RecentStudies
 
 _FOLDER_ROLE = Qt.ItemDataRole.UserRole
+
+
+_STATUS_TEXT = {"new": "Not reported", "draft": "Draft", "preliminary": "Preliminary", "final": "Final"}
 
 
 def _display_date(value: str) -> str:
@@ -20,7 +24,7 @@ class WorklistPanel(QTreeWidget):
     def __init__(self, recent: RecentStudies, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.recent = recent
-        self.setHeaderLabels(["Study", "Date", "Series", "Opened"])
+        self.setHeaderLabels(["Study", "Date", "Report", "Opened"])
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -34,12 +38,13 @@ class WorklistPanel(QTreeWidget):
                 [
                     entry.description or "(no description)",
                     _display_date(entry.study_date),
-                    str(entry.series_count),
+                    _STATUS_TEXT.get(entry.status, entry.status),
                     entry.opened_at.replace("T", " ")[:16],
                 ]
             )
             item.setData(0, _FOLDER_ROLE, entry.folder)
-            item.setToolTip(0, entry.folder)
+            series = f"\n{entry.series_count} series" if entry.series_count is not None else ""
+            item.setToolTip(0, f"{entry.folder}{series}")
             self.addTopLevelItem(item)
         for column in range(self.columnCount()):
             self.resizeColumnToContents(column)
