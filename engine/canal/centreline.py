@@ -21,6 +21,10 @@ DIRECTION_WINDOW_MM = 15.0
 # A disc plane meets the canal within this distance of the disc centre (mm); farther crossings
 # belong to another part of the curve.
 MAX_DISC_TO_CANAL_MM = 60.0
+# A severe stenosis can cut the canal segmentation in pieces: pieces at least this share of the
+# largest one's area, lying within this distance (mm, antero-posterior) of it, are canal too.
+MIN_PIECE_FRACTION = 0.1
+MAX_PIECE_OFFSET_MM = 20.0
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -111,24 +115,45 @@ def canal_centreline_from_mask(
     smoothing_mm: float = 8.0,
     min_length_mm: float = 30.0,
 ) -> CanalCentreline | None:
-    """The centreline of the largest canal component on a sagittal slice (rows, columns).
+    """The centreline of the canal on a sagittal slice (rows, columns): its largest component and
+    the pieces in line with it (MIN_PIECE_FRACTION, MAX_PIECE_OFFSET_MM), as a stenosis may cut it.
 
-    The component is cut across the image axis closest to head-feet; the centre of each cut
-    (one per pixel step) is a centreline point, smoothed over `smoothing_mm`. None when no
-    component spans `min_length_mm` head to feet.
+    The canal is cut across the image axis closest to head-feet; the centre of each cut (one per
+    pixel step) is a centreline point, smoothed over `smoothing_mm`; across a gap the line runs
+    straight. None when no component spans `min_length_mm` head to feet.
     """
     mask = (np.asarray(canal_probability) >= threshold).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
         return None
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    rows, columns = np.nonzero(labels == largest)
     # Cut across the image axis that runs most nearly head-feet.
     rows_run_head_feet = abs(float(np.dot(geometry.column_direction, SUPERIOR_LPS))) >= abs(
         float(np.dot(geometry.row_direction, SUPERIOR_LPS))
     )
-    along, across = (rows, columns) if rows_run_head_feet else (columns, rows)
     spacing = geometry.pixel_spacing_mm[0] if rows_run_head_feet else geometry.pixel_spacing_mm[1]
+    across_spacing = geometry.pixel_spacing_mm[1] if rows_run_head_feet else geometry.pixel_spacing_mm[0]
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    # Centroids are (x = column, y = row): the along and across coordinates of each piece.
+    along_axis, across_axis = (1, 0) if rows_run_head_feet else (0, 1)
+    main_rows, main_columns = np.nonzero(labels == largest)
+    main_along, main_across = (main_rows, main_columns) if rows_run_head_feet else (main_columns, main_rows)
+
+    def in_line(k: int) -> bool:
+        """The piece's centre lies near the largest piece where that comes closest along the canal."""
+        nearest = int(np.argmin(np.abs(main_along - centroids[k, along_axis])))
+        at = main_across[main_along == main_along[nearest]].mean()
+        return bool(abs(centroids[k, across_axis] - at) * across_spacing <= MAX_PIECE_OFFSET_MM)
+
+    pieces = [
+        k
+        for k in range(1, count)
+        if k == largest
+        or (
+            stats[k, cv2.CC_STAT_AREA] >= MIN_PIECE_FRACTION * stats[largest, cv2.CC_STAT_AREA] and in_line(k)
+        )
+    ]
+    rows, columns = np.nonzero(np.isin(labels, pieces))
+    along, across = (rows, columns) if rows_run_head_feet else (columns, rows)
     steps = np.unique(along)
     if len(steps) * spacing < min_length_mm:
         return None

@@ -138,3 +138,17 @@ def test_preprocessing_only_the_field_of_view_changes_nothing(shape, spacing, pl
     whole = np.clip(mapping.to_model(prepare_intensities(image, config), antialias=config.antialias), 0, 1)
     # Equal up to float rounding of the shifted warp: far below one grey level (1/255).
     assert np.abs(fast.pixels - whole).max() < 1e-4
+
+
+def test_a_canal_cut_by_a_stenosis_stays_one_centreline():
+    geometry = _sagittal()
+    canal = _tilted_canal(geometry, 10.0)
+    canal[95:105] = 0.0  # a severe stenosis: the segmentation breaks at one disc
+    canal[20:30, 20:40] = 1.0  # a blob far in front of the canal is not canal
+    centreline = canal_centreline_from_mask(canal, geometry)
+    assert centreline is not None
+    z = centreline.points_lps[:, 2]
+    assert z.max() - z.min() > 150  # both pieces
+    assert np.all(centreline.points_lps[:, 1] > -100 + 70)  # nothing from the blob (y = -100 + column)
+    crossing = centreline.point_at_disc(geometry.pixel_to_lps(100.0, 70.0), np.array([0.0, 0.0, 1.0]))
+    assert crossing is not None and np.linalg.norm(crossing - geometry.pixel_to_lps(100.0, 100.0)) < 2.5
