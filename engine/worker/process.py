@@ -1,9 +1,11 @@
-"""Run a study analysis in a separate process, so a crash (or a runaway model) cannot take the
-caller down with it: start, stream progress, cancel, get the findings back.
+"""Run a study analysis (or a relabelling of its levels) in a separate process, so a crash (or a
+runaway model) cannot take the caller down with it: start, stream progress, cancel, get the
+findings back.
 
 The worker is a `multiprocessing` spawn-context process (no fork: safe beside Qt and threads). It
-loads the study from its folder, opens the model and runs `engine.analysis.run_analysis`, sending
-JSON frames on a one-way pipe (engine.worker.messages). When the process dies without a result
+loads the study from its folder, opens the model and runs `engine.analysis.run_analysis` (or, for a
+RelabelRequest, `engine.analysis.relabel_study` on the findings handed to it), sending JSON frames
+on a one-way pipe (engine.worker.messages). When the process dies without a result
 (killed, out of memory, a segfault in a native library), the caller's next poll raises
 WorkerCrashedError; the worker object is then finished and a new one can be started. Nothing in
 the caller depends on the worker's state.
@@ -56,6 +58,24 @@ class AnalysisRequest:
     segmenter_factory: str | None = None
 
 
+@dataclass(frozen=True)
+class RelabelRequest:
+    """Relabel the disc levels of earlier findings {old: new} and re-analyse the levels whose
+    label enters the model's prompt (`engine.analysis.relabel_study`). The findings themselves
+    go to `AnalysisWorker(request, findings=...)`; the other fields are as in AnalysisRequest.
+    """
+
+    study_dir: str
+    mapping: tuple[tuple[str, str], ...]
+    model: str | None = None
+    device: str = "auto"
+    threads: int | None = None
+    segmenter_factory: str | None = None
+
+
+WorkerRequest = AnalysisRequest | RelabelRequest
+
+
 class WorkerCrashedError(RuntimeError):
     """The worker process ended without sending a result (killed, crashed, out of memory)."""
 
@@ -100,7 +120,7 @@ def _error_kind(exc: BaseException) -> str:
     return next((kind for cls, kind in kinds if isinstance(exc, cls)), "failure")
 
 
-def _make_segmenter(request: AnalysisRequest) -> Any:
+def _make_segmenter(request: WorkerRequest) -> Any:
     if request.segmenter_factory is None:
         from engine.segmentation import open_segmenter
 
@@ -110,8 +130,39 @@ def _make_segmenter(request: AnalysisRequest) -> Any:
     return factory(request.model, request.device)
 
 
-def _worker_main(connection: Connection, cancel: Any, request: AnalysisRequest) -> None:
-    """The worker process: analyse and report on `connection` (JSON frames)."""
+def _relabel(
+    request: RelabelRequest, frames: tuple[dict[str, Any], bytes], cancel: Any, send: Callable[..., None]
+) -> tuple[StudyFindings, list[dict[str, Any]]]:
+    from engine.analysis import relabel_study
+    from engine.study import load_study
+
+    send({"type": "progress", "stage": "relabelling", "fraction": 0.0, "message": "loading the study"})
+    study = load_study(request.study_dir, cancel=cancel)
+    if cancel.is_set():
+        raise _cancelled()
+    findings = findings_from_frames(*frames)
+    segmenter = _make_segmenter(request)
+    send(
+        {
+            "type": "progress",
+            "stage": "relabelling",
+            "fraction": 0.5,
+            "message": "re-analysing the relabelled levels",
+        }
+    )
+    started = time.perf_counter()
+    relabelled = relabel_study(study, findings, dict(request.mapping), model=segmenter)
+    return relabelled, [{"stage": "relabelling", "seconds": time.perf_counter() - started}]
+
+
+def _worker_main(
+    connection: Connection,
+    cancel: Any,
+    request: WorkerRequest,
+    frames: tuple[dict[str, Any], bytes] | None = None,
+) -> None:
+    """The worker process: analyse (or relabel `frames`, the findings as messages.findings_frames)
+    and report on `connection` (JSON frames)."""
     from engine.analysis import run_analysis
     from engine.study import load_study
 
@@ -122,14 +173,19 @@ def _worker_main(connection: Connection, cancel: Any, request: AnalysisRequest) 
         send({"type": "progress", "stage": event.stage, "fraction": event.fraction, "message": event.message})
 
     try:
-        send({"type": "progress", "stage": "loading", "fraction": 0.0, "message": "loading the study"})
-        study = load_study(request.study_dir, cancel=cancel)
-        if cancel.is_set():
-            raise _cancelled()
-        segmenter = _make_segmenter(request)
-        result = run_analysis(study, segmenter, progress=progress, cancel=cancel.is_set)
-        document, npz = findings_frames(result.findings)
-        timings = [{"stage": t.stage, "seconds": t.seconds} for t in result.timings]
+        if isinstance(request, RelabelRequest):
+            assert frames is not None
+            findings, timings = _relabel(request, frames, cancel, send)
+        else:
+            send({"type": "progress", "stage": "loading", "fraction": 0.0, "message": "loading the study"})
+            study = load_study(request.study_dir, cancel=cancel)
+            if cancel.is_set():
+                raise _cancelled()
+            segmenter = _make_segmenter(request)
+            result = run_analysis(study, segmenter, progress=progress, cancel=cancel.is_set)
+            findings = result.findings
+            timings = [{"stage": t.stage, "seconds": t.seconds} for t in result.timings]
+        document, npz = findings_frames(findings)
         send({"type": "result", "findings": document, "timings": timings})
         connection.send_bytes(npz)
     except Exception as exc:  # every failure goes back to the caller as a message
@@ -145,11 +201,15 @@ def _cancelled() -> Exception:
 
 
 class AnalysisWorker:
-    """One analysis in one worker process (see the module docstring). Not thread-safe: poll it
-    from one thread."""
+    """One analysis (or relabelling) in one worker process (see the module docstring). Not
+    thread-safe: poll it from one thread; `cancel` may be called from any thread."""
 
-    def __init__(self, request: AnalysisRequest) -> None:
+    def __init__(self, request: WorkerRequest, findings: StudyFindings | None = None) -> None:
+        """`findings`: the findings a RelabelRequest relabels (required for it, refused otherwise)."""
+        if isinstance(request, RelabelRequest) != (findings is not None):
+            raise ValueError("a RelabelRequest needs the findings to relabel; an AnalysisRequest takes none")
         self.request = request
+        self._frames = None if findings is None else findings_frames(findings)
         self._context = multiprocessing.get_context("spawn")
         self._cancel = self._context.Event()
         self._process: Any = None
@@ -174,7 +234,10 @@ class AnalysisWorker:
             raise RuntimeError("this worker was already started; create a new AnalysisWorker")
         reader, writer = self._context.Pipe(duplex=False)
         self._process = self._context.Process(
-            target=_worker_main, args=(writer, self._cancel, self.request), name="lss-analysis", daemon=True
+            target=_worker_main,
+            args=(writer, self._cancel, self.request, self._frames),
+            name="lss-analysis",
+            daemon=True,
         )
         self._process.start()
         writer.close()  # the child holds the only writer: EOF here means it is gone
@@ -266,6 +329,13 @@ class AnalysisWorker:
         if self._process is not None and self._process.is_alive():
             self._process.kill()
             self._process.join(timeout=5.0)
+
+    def kill(self) -> None:
+        """End the worker process at once, from any thread (e.g. when the caller closes); the
+        thread polling it then gets WorkerCrashedError."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.kill()
 
     def result(self) -> StudyFindings:
         """The findings; raises the worker's error (WorkerFailedError / WorkerCrashedError), or
