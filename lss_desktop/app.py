@@ -1,8 +1,10 @@
-"""`lss-desktop [STUDY_DIR] [--screenshot FILE] [--analyze]`: the desktop viewer.
+"""`lss-desktop [STUDY_DIR] [--screenshot FILE] [--analyze] [--model PACK]`: the desktop viewer.
 
-With --screenshot the app opens the study, waits until every view shows its image and the
+With --screenshot the app opens the study (and with --analyze analyses it in the worker process,
+with --model or the configured model pack), waits until every view shows its image and the
 background work is done, saves a screenshot of the whole window and exits: for tests, docs and
-support; it reads and writes no reading database. Exit codes follow `lss` (engine.cli.exit_codes).
+support; it reads and writes no reading database. Exit codes follow `lss` (engine.cli.exit_codes):
+e.g. 6 when the model pack is missing or damaged, 5 when the levels are not found.
 
 Otherwise the reading database, the settings and autosaved findings live in the data folder
 (--data-dir, else $LSS_DATA_DIR, else the user's data folder). A marker file there tells whether
@@ -17,7 +19,7 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import engine
@@ -32,6 +34,7 @@ from lss_desktop.study_sources import StudyLoader, load_study_with_engine
 from lss_desktop.theme import apply_dark_theme
 
 SCREENSHOT_TIMEOUT_S = 120
+ANALYZE_SCREENSHOT_TIMEOUT_S = 900  # a full study on a slow CPU
 _POLL_MS = 50
 
 
@@ -47,7 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="open STUDY_DIR, save a screenshot of the whole window to FILE (PNG) and exit",
     )
-    parser.add_argument("--analyze", action="store_true", help="analyse the study after opening it")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="analyse the study after opening it (in a worker process; with --screenshot, before the shot)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="model pack folder or name to analyse with (default: the one chosen in Settings, else lss-default)",
+    )
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -61,24 +73,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def analysis_unavailable_reason() -> str | None:
     """Why --analyze cannot run in this build, or None when it can."""
-    if importlib.util.find_spec("engine.analysis") is None:
-        return "the analysis engine (engine.analysis) is not installed"
-    return "this version of the desktop app does not run analyses yet"
+    for module in ("engine.analysis", "engine.worker"):
+        if importlib.util.find_spec(module) is None:
+            return f"the analysis engine ({module}) is not installed"
+    return None
 
 
 class ScreenshotJob(QObject):
-    """Waits for the opened study to be fully on screen, saves the screenshot, ends the event loop."""
+    """Waits for the opened study to be fully on screen (and analysed, with `analyze`), saves the
+    screenshot, ends the event loop."""
 
-    def __init__(self, app: QApplication, window: MainWindow, path: Path, timeout_s: float) -> None:
+    def __init__(
+        self, app: QApplication, window: MainWindow, path: Path, timeout_s: float, analyze: bool = False
+    ) -> None:
         super().__init__(window)
         self.app = app
         self.window = window
         self.path = path
         self.exit_code = ExitCode.FAILURE
         self.timeout_s = timeout_s
+        self.analyze = analyze
         self._opened = False
+        self._analysis_started = False
+        self._analysed = False
         window.study_opened.connect(self._on_opened)
         window.study_open_failed.connect(self._on_failed)
+        window.analysis_finished.connect(self._on_analysed)
+        window.analysis_failed.connect(self._on_failed)
         self._poll = QTimer(self)
         self._poll.setInterval(_POLL_MS)
         self._poll.timeout.connect(self._try_capture)
@@ -88,6 +109,9 @@ class ScreenshotJob(QObject):
     def _on_opened(self, _study: object) -> None:
         self._opened = True
 
+    def _on_analysed(self, _findings: object) -> None:
+        self._analysed = True
+
     def _on_failed(self, message: str, code: int) -> None:
         print(f"lss-desktop: {message}", file=sys.stderr)
         self._finish(ExitCode(code))
@@ -96,6 +120,14 @@ class ScreenshotJob(QObject):
         if not self._opened or self.window.is_loading or self.window.runner.running_count:
             return
         if not self.window.views_ready():
+            return
+        if self.analyze and not self._analysis_started:
+            self._analysis_started = True
+            if self.window.analyze() is None:
+                print("lss-desktop: the study cannot be analysed", file=sys.stderr)
+                self._finish(ExitCode.FAILURE)
+            return
+        if self.analyze and not self._analysed:
             return
         try:
             self.window.save_screenshot(self.path)
@@ -108,9 +140,8 @@ class ScreenshotJob(QObject):
 
     def _on_timeout(self) -> None:
         if self._poll.isActive():
-            print(
-                f"lss-desktop: the study was not on screen within {SCREENSHOT_TIMEOUT_S} s", file=sys.stderr
-            )
+            what = "analysed and on screen" if self.analyze else "on screen"
+            print(f"lss-desktop: the study was not {what} within {self.timeout_s:g} s", file=sys.stderr)
             self._finish(ExitCode.FAILURE)
 
     def _finish(self, code: ExitCode) -> None:
@@ -135,9 +166,11 @@ def main(
     *,
     study_loader: StudyLoader | None = None,
     recent_studies: RecentStudies | None = None,
+    segmenter_factory: str | None = None,
 ) -> int:
     """Run the app. `study_loader` and `recent_studies` replace the engine loader and the
-    database's worklist (tests inject them; production uses the defaults)."""
+    database's worklist; `segmenter_factory` ('module:function') replaces the model packs in
+    analyses (tests inject them; production uses the defaults)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -164,12 +197,19 @@ def main(
     app.setApplicationName("lss-desktop")
     apply_dark_theme(app)
     if args.screenshot is not None:
+        settings, problems = load_app_settings(user_data_dir(args.data_dir) / SETTINGS_FILENAME)
+        for problem in problems:
+            print(f"lss-desktop: {problem}", file=sys.stderr)
         window = MainWindow(
             study_loader=study_loader or load_study_with_engine,
             recent_studies=recent_studies or MemoryRecentStudies(),
             show_dialogs=False,
+            settings=settings,
+            analysis_model=args.model,
+            segmenter_factory=segmenter_factory,
         )
-        job = ScreenshotJob(app, window, args.screenshot, SCREENSHOT_TIMEOUT_S)
+        timeout = ANALYZE_SCREENSHOT_TIMEOUT_S if args.analyze else SCREENSHOT_TIMEOUT_S
+        job = ScreenshotJob(app, window, args.screenshot, timeout, analyze=args.analyze)
         window.show()
         folder = args.study_dir
         QTimer.singleShot(0, lambda: window.open_folder(folder))
@@ -177,7 +217,7 @@ def main(
         window.close()
         window.deleteLater()
         return int(job.exit_code)
-    return run_reading_app(app, args, study_loader, recent_studies)
+    return run_reading_app(app, args, study_loader, recent_studies, segmenter_factory)
 
 
 def run_reading_app(
@@ -185,6 +225,7 @@ def run_reading_app(
     args: argparse.Namespace,
     study_loader: StudyLoader | None,
     recent_studies: RecentStudies | None,
+    segmenter_factory: str | None = None,
 ) -> int:
     """The app with its reading database, settings, autosave and crash marker."""
     data_dir = user_data_dir(args.data_dir)
@@ -212,7 +253,14 @@ def run_reading_app(
         store=store,
         settings=settings,
         data_dir=data_dir,
+        analysis_model=args.model,
+        segmenter_factory=segmenter_factory,
     )
+    if args.analyze and args.study_dir is not None:
+        # The study given on the command line is analysed once it is open.
+        window.study_opened.connect(
+            lambda _study: QTimer.singleShot(0, window.analyze), Qt.ConnectionType.SingleShotConnection
+        )
     window.study_opened.connect(lambda study: marker.note_study(study.study_instance_uid, str(study.root)))
     window.show()
     if problems:

@@ -1,7 +1,8 @@
 """The main window: menus, toolbar, intended-use banner, the hanging-protocol views, the series
-browser, overlay legend, mask editing, worklist and report docks; the background work of opening a
-study and of exporting its report; autosave, the prompt for unsaved work and the offer to restore a
-draft after a crash."""
+browser, overlay legend, mask editing, worklist, analysis (per-level table and prompt box) and
+report docks; the background work of opening a study, analysing it in the engine's worker process,
+relabelling its levels after a label drag, segmenting text prompts and exporting its report;
+autosave, the prompt for unsaved work and the offer to restore a draft after a crash."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QEvent, QStandardPaths, Qt, QTimer, QUrl, Signal
@@ -33,8 +35,9 @@ from PySide6.QtWidgets import (
 
 import engine
 from engine.cli.exit_codes import ExitCode
-from engine.findings import StudyFindings
+from engine.findings import SchizasGrade, SliceMask, StudyFindings
 from engine.findings_io import FindingsFormatError, load_findings, save_findings
+from engine.measurements.after_mask_edit import findings_with_edited_masks
 from engine.pacs.progress import TransferProgress
 from engine.pacs.store import StoreReport
 from engine.reporting.sign_off import ReportStatus
@@ -42,15 +45,19 @@ from engine.reporting.template import ReportTemplate, TemplateError, load_report
 from engine.storage.report_store import ReportStore, StorageError
 from engine.study.model import Series, Study
 from lss_desktop import report_exports
+from lss_desktop.analysis_messages import describe_analysis_failure
 from lss_desktop.app_settings import SETTINGS_FILENAME, AppSettings, save_app_settings
 from lss_desktop.background import BackgroundTask, TaskContext, TaskRunner
 from lss_desktop.export_dialog import DicomExportDialog
 from lss_desktop.hanging_protocol import ViewSlot
+from lss_desktop.level_table import LevelTable
 from lss_desktop.load_report_dialog import LoadReportDialog, load_report_summary
 from lss_desktop.mask_editing import EditTool, MaskEditor
 from lss_desktop.mask_tools_panel import MaskToolsPanel
 from lss_desktop.overlay_panel import OverlayPanel
 from lss_desktop.pacs_messages import describe_pacs_error
+from lss_desktop.prompt_box import PromptBox
+from lss_desktop.prompt_segmentation import ModelChoice, PromptSegmenterCache, slices_around
 from lss_desktop.recent_studies import MemoryRecentStudies, RecentStudies, RecentStudy
 from lss_desktop.report_panel import ReportPanel
 from lss_desktop.report_session import ReportSession
@@ -73,12 +80,19 @@ from lss_desktop.window_capture import capture_window
 from lss_desktop.windowing import SPINE_PRESETS
 from lss_desktop.worklist_panel import WorklistPanel
 
+if TYPE_CHECKING:  # the worker brings the analysis (OpenCV): imported when an analysis starts
+    from engine.analysis import AnalysisProgress
+    from engine.worker.process import WorkerRequest
+    from lss_desktop.analysis_job import AnalysisJob
+
 logger = logging.getLogger(__name__)
 
 DEMO_SEED = 0
 AUTOSAVE_DELAY_MS = 2000  # after the last change
 FINAL_LOCK_REASON = "The report is final: mask edits can no longer change it. Add an addendum instead."
 COMPROMISED_LOCK_REASON = "The stored report failed its integrity check: it cannot be edited."
+PROGRESS_STEPS = 1000  # the analysis progress bar's range
+NOT_ANALYSED_TEXT = "Not analysed yet: Analyze (Ctrl+Enter) finds the levels, the dural sac and its grade."
 
 
 def open_in_file_manager(folder: Path) -> None:
@@ -94,6 +108,8 @@ class MainWindow(QMainWindow):
     study_opened = Signal(object)  # Study
     study_open_failed = Signal(str, int)  # message, ExitCode
     first_image_shown = Signal(float)  # seconds from the open request to the first image on screen
+    analysis_finished = Signal(object)  # StudyFindings shown after an analysis or a relabelling
+    analysis_failed = Signal(str, int)  # message, ExitCode (CANCELLED when cancelled)
 
     def __init__(
         self,
@@ -107,10 +123,15 @@ class MainWindow(QMainWindow):
         settings: AppSettings | None = None,
         data_dir: Path | None = None,
         open_location: Callable[[Path], None] = open_in_file_manager,
+        analysis_model: str | None = None,
+        segmenter_factory: str | None = None,
     ) -> None:
         """`store`: the reading database (None: reports are drafted in memory and cannot be signed);
         `data_dir`: where settings, autosaved findings and the PACS outbox live (None: nowhere);
-        `open_location`: shows a folder after an export (tests replace it)."""
+        `open_location`: shows a folder after an export (tests replace it);
+        `analysis_model`: the model pack (folder or name) to analyse with instead of the settings';
+        `segmenter_factory`: 'module:function' making the segmenter from (model, device) instead of
+        a model pack (tests analyse with a ground-truth segmenter)."""
         super().__init__()
         self.session = session if session is not None else ViewerSession()
         self.study_loader = study_loader
@@ -121,6 +142,8 @@ class MainWindow(QMainWindow):
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.settings = settings if settings is not None else AppSettings()
         self.open_location = open_location
+        self.analysis_model = analysis_model
+        self.segmenter_factory = segmenter_factory
         self.runner = TaskRunner(self)
         self.mask_editor = MaskEditor(self.session)
         self.report = ReportSession(self.session, store, self.user_name, self._template_or_default())
@@ -141,6 +164,11 @@ class MainWindow(QMainWindow):
         self._study_tasks: list[BackgroundTask] = []
         self._prefetched: set[str] = set()
         self._open_started: float | None = None
+        self._analysis_job: AnalysisJob | None = None  # an analysis or a relabelling, one at a time
+        self._analysis_what = "analysis"
+        self.last_analysis_s: float | None = None  # from the worker's start to its findings
+        self._prompt_task: BackgroundTask | None = None
+        self.prompt_models = PromptSegmenterCache()
 
         self.setWindowTitle("LSS Desktop")
         screen = QGuiApplication.primaryScreen()
@@ -158,6 +186,7 @@ class MainWindow(QMainWindow):
             emitter.connect(callback)
         self._update_title()
         self._update_model_version()
+        self._update_analysis_actions()
 
     # ---- construction --------------------------------------------------------------------
 
@@ -244,6 +273,26 @@ class MainWindow(QMainWindow):
         self.report_dock = self._dock(
             "Report", "reportDock", self.report_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.level_table = LevelTable(self.session)
+        self.prompt_box = PromptBox()
+        self.prompt_box.segment_requested.connect(self.segment_prompt)
+        self.prompt_box.clear_requested.connect(self.session.clear_prompt_masks)
+        self.analysis_status = QLabel(NOT_ANALYSED_TEXT)
+        self.analysis_status.setObjectName("analysisStatus")
+        self.analysis_status.setWordWrap(True)
+        analysis = QWidget()
+        analysis_layout = QVBoxLayout(analysis)
+        analysis_layout.setContentsMargins(8, 4, 8, 4)
+        analysis_layout.setSpacing(4)
+        analysis_layout.addWidget(self.analysis_status)
+        analysis_layout.addWidget(self.level_table, 1)
+        analysis_layout.addWidget(self.prompt_box)
+        # Under the views only: the side docks keep the window's full height.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.analysis_dock = self._dock(
+            "Analysis", "analysisDock", analysis, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
         self.tabifyDockWidget(self.series_dock, self.worklist_dock)
         self.series_dock.raise_()
         # The report takes room from the images only once there is a report to read.
@@ -252,6 +301,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.series_dock, self.overlay_dock, self.mask_dock], [300, 250, 240], Qt.Orientation.Vertical
         )
+        self.resizeDocks([self.analysis_dock], [270], Qt.Orientation.Vertical)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -264,7 +314,21 @@ class MainWindow(QMainWindow):
         self.version_label = QLabel(
             f"LSS Desktop {engine.__version__} · Model: none active · Not for diagnosis without review"
         )
-        for widget in (self.progress_label, self.progress_bar, self.cancel_button):
+        self.analysis_progress_label = QLabel("")
+        self.analysis_progress_bar = QProgressBar()
+        self.analysis_progress_bar.setFixedWidth(160)
+        self.analysis_progress_bar.setRange(0, PROGRESS_STEPS)
+        self.analysis_cancel_button = QToolButton()
+        self.analysis_cancel_button.setText("Cancel analysis")
+        self.analysis_cancel_button.clicked.connect(self.cancel_analysis)
+        for widget in (
+            self.progress_label,
+            self.progress_bar,
+            self.cancel_button,
+            self.analysis_progress_label,
+            self.analysis_progress_bar,
+            self.analysis_cancel_button,
+        ):
             status.addPermanentWidget(widget)
             widget.hide()
         status.addPermanentWidget(self.version_label)
@@ -328,6 +392,17 @@ class MainWindow(QMainWindow):
         for action in self.tool_actions.values():
             edit_menu.addAction(action)
 
+        analysis_menu = menu.addMenu("&Analysis")
+        self.analyze_action = QAction("&Analyze study", self)
+        self.analyze_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.analyze_action.setToolTip("Find the levels, segment the dural sac and grade it (Ctrl+Enter)")
+        self.analyze_action.triggered.connect(self.analyze)
+        analysis_menu.addAction(self.analyze_action)
+        self.cancel_analysis_action = analysis_menu.addAction("&Cancel analysis", self.cancel_analysis)
+        analysis_menu.addSeparator()
+        analysis_menu.addAction("Segment by &text…", self._focus_prompt_box)
+        analysis_menu.addAction("C&lear prompt masks", self.session.clear_prompt_masks)
+
         report_menu = menu.addMenu("&Report")
         report_menu.addAction("&Accept all sentences", self.report_panel.accept_all_button.click)
         report_menu.addAction("&Sign…", self.sign_report_dialog)
@@ -358,6 +433,7 @@ class MainWindow(QMainWindow):
             self.worklist_dock,
             self.overlay_dock,
             self.mask_dock,
+            self.analysis_dock,
             self.report_dock,
         ):
             view_menu.addAction(dock.toggleViewAction())
@@ -368,6 +444,9 @@ class MainWindow(QMainWindow):
 
         toolbar.addAction(self.open_action)
         toolbar.addAction(self.demo_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.analyze_action)
+        self.analyze_action.setIconText("Analyze")
         toolbar.addSeparator()
         toolbar.addAction(auto_action)
         auto_action.setText("Auto W/L")
@@ -393,6 +472,7 @@ class MainWindow(QMainWindow):
             (events.view_changed, self._on_view_changed),
             (events.findings_changed, self._on_findings_changed),
             (events.findings_edited, self._on_findings_edited),
+            (events.level_label_moved, self._on_level_label_moved),
             (editor.history_changed, self._on_history_changed),
             (editor.tool_changed, self._on_tool_changed),
             (editor.edit_refused, self._on_edit_refused),
@@ -558,6 +638,9 @@ class MainWindow(QMainWindow):
 
     def _on_study_changed(self, study: Study | None) -> None:
         self._cancel_study_tasks()
+        self._stop_analysis()
+        self._update_analysis_actions()
+        self.prompt_box.set_status("")
         self.third_view_action.setChecked(self.session.series_in(ViewSlot.RIGHT) is not None)
         self._update_title()
         if study is None:
@@ -709,6 +792,7 @@ class MainWindow(QMainWindow):
     def _on_findings_changed(self, findings: StudyFindings | None) -> None:
         self._update_model_version()
         self._update_edit_lock()
+        self._update_analysis_status()
         if findings is not None:
             self._findings_unsaved = True
             self._schedule_autosave()
@@ -741,6 +825,7 @@ class MainWindow(QMainWindow):
 
     def _on_report_status(self, _status: ReportStatus | None) -> None:
         self._update_edit_lock()
+        self._update_analysis_actions()
         self._update_model_version()
         self.worklist.refresh()
 
@@ -848,6 +933,298 @@ class MainWindow(QMainWindow):
             return
         self._findings_unsaved = False
         self.statusBar().showMessage("The findings and mask edits of the last session are shown", 8000)
+
+    # ---- analysis, relabelling and prompts ------------------------------------------------
+
+    def model_choice(self) -> ModelChoice:
+        """The model analyses and prompts use: --model, else the settings' pack (else the default)."""
+        return ModelChoice(
+            model=self.analysis_model or self.settings.model_pack or None,
+            device=self.settings.device,
+            segmenter_factory=self.segmenter_factory,
+        )
+
+    @property
+    def is_analysing(self) -> bool:
+        """True while an analysis or a relabelling runs in the worker process."""
+        return self._analysis_job is not None
+
+    @property
+    def analysis_job(self) -> AnalysisJob | None:
+        return self._analysis_job
+
+    def _analysis_refusal(self) -> str | None:
+        """Why the open study cannot be analysed (or relabelled) now, or None."""
+        study = self.session.study
+        if study is None:
+            return "Open a study first."
+        if self._analysis_job is not None:
+            return f"The {self._analysis_what} is still running."
+        if self.report.read_only:
+            return "The report is final: a new analysis can no longer change it. Add an addendum instead."
+        if not Path(study.root).is_dir():
+            return "This study was not opened from a folder, so the analysis cannot read it."
+        return None
+
+    def analyze(self) -> AnalysisJob | None:
+        """Analyse the open study in the engine's worker process (progress and cancel in the status
+        bar); the findings replace the shown ones, keeping a person's mask edits."""
+        refusal = self._analysis_refusal()
+        if refusal is not None:
+            if self._analysis_job is None:
+                self.show_message("Analyze", refusal)
+            return self._analysis_job
+        from engine.worker import AnalysisRequest
+
+        study = self.session.study
+        assert study is not None
+        choice = self.model_choice()
+        request = AnalysisRequest(
+            study_dir=str(study.root),
+            model=choice.model,
+            device=choice.device,
+            segmenter_factory=choice.segmenter_factory,
+        )
+        return self._start_job(request, None, "analysis", "Analysing: starting the analysis process…")
+
+    def relabel_levels(self, mapping: dict[str, str]) -> AnalysisJob | None:
+        """Rename disc levels {old: new} in the worker: the findings follow their discs and the
+        levels whose label the model reads are analysed again (engine.analysis.relabel_study)."""
+        refusal = self._analysis_refusal()
+        findings = self.mask_editor.snapshot_findings()
+        if refusal is not None or findings is None:
+            self.session.reset_level_labels()
+            self.statusBar().showMessage(refusal or "There are no levels to relabel yet.", 8000)
+            return None
+        from engine.worker import RelabelRequest
+
+        study = self.session.study
+        assert study is not None
+        choice = self.model_choice()
+        request = RelabelRequest(
+            study_dir=str(study.root),
+            mapping=tuple(mapping.items()),
+            model=choice.model,
+            device=choice.device,
+            segmenter_factory=choice.segmenter_factory,
+        )
+        text = f"Relabelling: {len(mapping)} disc label(s) change, the findings follow…"
+        job = self._start_job(request, findings, "relabelling", text)
+        self.analysis_progress_label.setToolTip(", ".join(f"{old} → {new}" for old, new in mapping.items()))
+        return job
+
+    def _start_job(
+        self, request: WorkerRequest, findings: StudyFindings | None, what: str, text: str
+    ) -> AnalysisJob:
+        from lss_desktop.analysis_job import AnalysisJob
+
+        job = AnalysisJob(request, findings, parent=self)
+        job.progressed.connect(self._on_analysis_progress)
+        job.succeeded.connect(self._on_analysis_succeeded)
+        job.failed.connect(self._on_analysis_failed)
+        self._analysis_job = job
+        self._analysis_what = what
+        self.analysis_progress_label.setText(text)
+        self.analysis_progress_bar.setValue(0)
+        for widget in (self.analysis_progress_label, self.analysis_progress_bar, self.analysis_cancel_button):
+            widget.show()
+        self._update_analysis_actions()
+        job.start()
+        logger.info("%s started in worker process %s", what, job.pid)
+        return job
+
+    def cancel_analysis(self) -> None:
+        if self._analysis_job is not None:
+            self._analysis_job.cancel()
+            self.analysis_progress_label.setText(f"Cancelling the {self._analysis_what}…")
+
+    def _end_job(self) -> None:
+        self._analysis_job = None
+        for widget in (self.analysis_progress_label, self.analysis_progress_bar, self.analysis_cancel_button):
+            widget.hide()
+        self._update_analysis_actions()
+
+    def _update_analysis_actions(self) -> None:
+        """Analyze is offered for an open study whose report is not final, while none runs."""
+        running = self._analysis_job is not None
+        study = self.session.study
+        self.analyze_action.setEnabled(not running and study is not None and not self.report.read_only)
+        self.cancel_analysis_action.setEnabled(running)
+
+    def _stop_analysis(self) -> None:
+        """Stop a running analysis whose result is no longer wanted (study closed, window closing)."""
+        job = self._analysis_job
+        if job is None:
+            return
+        for signal in (job.progressed, job.succeeded, job.failed):
+            signal.disconnect()
+        self._end_job()
+        if self.session.findings is not None:
+            self.session.reset_level_labels()
+        job.close()
+
+    def _on_analysis_progress(self, job: AnalysisJob, event: AnalysisProgress) -> None:
+        if job is not self._analysis_job or job.cancel_requested:
+            return
+        self.analysis_progress_bar.setValue(round(min(max(event.fraction, 0.0), 1.0) * PROGRESS_STEPS))
+        self.analysis_progress_label.setText(f"{event.stage.capitalize()}: {event.message}")
+
+    def _with_person_edits(self, findings: StudyFindings) -> tuple[StudyFindings, int]:
+        """`findings` with the masks a person edited in the shown findings put back (and the levels
+        resting on them measured again): a new analysis never undoes a person's work."""
+        current = self.mask_editor.snapshot_findings()
+        study = self.session.study
+        edited = [m for m in current.masks if m.edited_by_person] if current is not None else []
+        if not edited or study is None:
+            return findings, 0
+        try:
+            merged, _levels = findings_with_edited_masks(findings, edited, study)
+        except (KeyError, ValueError) as exc:  # the edited masks' images are not in this study
+            logger.warning("edited masks could not be kept: %s", exc)
+            return findings, 0
+        return merged, len(edited)
+
+    def _on_analysis_succeeded(self, job: AnalysisJob, findings: StudyFindings) -> None:
+        if job is not self._analysis_job:
+            return
+        what = self._analysis_what
+        self._end_job()
+        study = self.session.study
+        if study is None or findings.study_instance_uid != study.study_instance_uid:
+            self.statusBar().showMessage(f"The {what} was for another study: its result is not shown", 8000)
+            return
+        merged, kept = self._with_person_edits(findings)
+        self.last_analysis_s = job.elapsed_s
+        selected = self.session.selected_level
+        self.session.set_findings(merged)
+        if what == "analysis" and merged.findings:
+            # Show the level the person was reading, else the most severe one, with its mask.
+            grades = list(SchizasGrade)
+            worst = max(merged.findings, key=lambda f: grades.index(f.grade)).level
+            keep = selected is not None and merged.finding_for(selected) is not None
+            self.session.go_to_level(selected if keep and selected else worst, show_key_series=True)
+        self._update_analysis_status()
+        timings = ", ".join(f"{t.stage} {t.seconds:.1f} s" for t in job.timings)
+        logger.info("%s done in %.2f s (%s)", what, job.elapsed_s or 0.0, timings)
+        done = "Levels relabelled" if what == "relabelling" else "Analysis done"
+        edits = f"; your edits of {kept} mask(s) were kept" if kept else ""
+        self.statusBar().showMessage(
+            f"{done} in {job.elapsed_s or 0.0:.1f} s with {self.model_text()}{edits}", 15000
+        )
+        self.analysis_finished.emit(merged)
+
+    def _on_analysis_failed(self, job: AnalysisJob, error: Exception) -> None:
+        if job is not self._analysis_job:
+            return
+        what = self._analysis_what
+        self._end_job()
+        if what == "relabelling":
+            self.session.reset_level_labels()
+        failure = describe_analysis_failure(error, what)
+        logger.warning("%s failed: %s", what, failure.kind)
+        if failure.cancelled:
+            self.statusBar().showMessage(f"{what.capitalize()} cancelled", 8000)
+        else:
+            self.show_message(failure.title, failure.message, QMessageBox.Icon.Warning)
+        self.analysis_failed.emit(failure.message, int(failure.exit_code))
+
+    def _update_analysis_status(self) -> None:
+        findings = self.session.findings
+        if findings is None:
+            self.analysis_status.setText(NOT_ANALYSED_TEXT)
+            return
+        graded = len(findings.findings)
+        text = f"{len(findings.levels)} levels, {graded} graded · model {self.model_text()}"
+        if self.last_analysis_s is not None:
+            text += f" · analysed in {self.last_analysis_s:.1f} s"
+        relabelled = [d.label for d in findings.levels if d.label_overridden]
+        if relabelled:
+            text += " · labels set by a person"
+        self.analysis_status.setText(text + " · click a level to show it")
+
+    def _on_level_label_moved(self, level: str, position: tuple[float, float, float]) -> None:
+        """A person dropped a level label: on another disc it relabels the count from there; on its
+        own disc, or where no disc was found, the label goes back (with the reason)."""
+        from engine.levels.label_drop import relabelling_for_dropped_label
+        from engine.levels.override import LevelLabelError
+
+        findings = self.session.findings
+        study = self.session.study
+        if findings is None or study is None:
+            return
+        discs = (*findings.levels, *findings.other_discs)
+        disc = next((d for d in discs if d.label == level), None)
+        normal = None
+        if disc is not None:
+            try:
+                geometry = study.series_by_uid(disc.sagittal_series_uid).slices[0].geometry
+            except KeyError:
+                geometry = None
+            normal = None if geometry is None else geometry.normal
+        try:
+            mapping = relabelling_for_dropped_label(discs, level, position, plane_normal_lps=normal)
+        except LevelLabelError as exc:
+            self.session.reset_level_labels()
+            self.statusBar().showMessage(f"Level labels unchanged: {exc}", 10000)
+            return
+        if not mapping:
+            self.session.reset_level_labels()
+            return
+        self.relabel_levels(mapping)
+
+    def _focus_prompt_box(self) -> None:
+        self.analysis_dock.show()
+        self.prompt_box.edit.setFocus()
+
+    def segment_prompt(self, prompt: str, half_range: int = 0) -> BackgroundTask | None:
+        """Segment a text prompt on the active view's slice (and `half_range` slices either side),
+        off the GUI thread; the masks show as a structure of their own in the legend."""
+        slot = self.active_slot
+        study, series = self.session.study, self.session.series_in(slot)
+        if study is None or series is None:
+            self.prompt_box.set_status("Show a series in the active view first.")
+            return None
+        if self._prompt_task is not None:
+            return self._prompt_task
+        text = prompt.strip()
+        indices = slices_around(series, self.session.view(slot).slice_index, half_range)
+        choice = self.model_choice()
+        models = self.prompt_models
+
+        def segment(context: TaskContext) -> tuple[SliceMask, ...]:
+            from engine.segmentation import segment_slices
+
+            return segment_slices(series, indices, text, models.get(choice), cancel=context.cancel.is_set)
+
+        def done(masks: tuple[SliceMask, ...]) -> None:
+            self._prompt_task = None
+            self.prompt_box.set_busy(False)
+            if self.session.study is not study:
+                return
+            self.session.add_prompt_masks(masks)
+            pixels = sum(int(m.mask.sum()) for m in masks)
+            provenance = masks[0].provenance if masks else None
+            model = f"{provenance.model_name} {provenance.model_version}" if provenance else "the model"
+            self.prompt_box.set_status(
+                f"“{text}”: {len(masks)} image(s), {pixels} pixels, by {model}"
+                + ("" if pixels else " (nothing found)")
+            )
+
+        def failed(error: Exception) -> None:
+            self._prompt_task = None
+            self.prompt_box.set_busy(False)
+            logger.warning("prompt segmentation failed: %s", type(error).__name__)
+            self.prompt_box.set_status(f"Not segmented: {error}")
+
+        where = (
+            f"image {indices[0] + 1}" if len(indices) == 1 else f"images {indices[0] + 1}–{indices[-1] + 1}"
+        )
+        self.prompt_box.set_busy(True, f"Segmenting “{text}” on {where} of the {slot.value} view…")
+        self._prompt_task = self.runner.start(
+            "prompt segmentation", segment, on_success=done, on_failure=failed
+        )
+        self._study_tasks.append(self._prompt_task)
+        return self._prompt_task
 
     # ---- closing and restoring -------------------------------------------------------------
 
@@ -1162,6 +1539,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._autosave_timer.stop()
+        self._stop_analysis()
         self.runner.cancel_all()
         self._load_task = None
         self.runner.wait_for_all(10_000)
@@ -1173,6 +1551,7 @@ class MainWindow(QMainWindow):
         self.overlay_panel.close_panel()
         self.mask_tools.close_panel()
         self.report_panel.close_panel()
+        self.level_table.close_table()
         self.mask_editor.close()
         self.report.close()
         if self.load_report_dialog is not None:

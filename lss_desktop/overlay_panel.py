@@ -1,10 +1,12 @@
 """Overlay controls and colour legend: masks on/off, fill or outline, opacity, one entry per
-structure with its colour (ticked: shown; selected: the structure the brush paints), the
-explanation heat map and the level labels."""
+structure with its colour (ticked: shown; selected: the structure the brush paints; the tooltip
+says where its masks came from), the structures segmented from text prompts, the explanation heat
+map and the level labels."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -21,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.findings import Structure, StudyFindings
+from engine.findings import SliceMask, Structure, StudyFindings
 from lss_desktop.mask_editing import EditTool, MaskEditor
 from lss_desktop.overlays import OverlaySettings, OverlayStyle, structure_colour
 from lss_desktop.session import ViewerSession
@@ -35,11 +37,43 @@ def _swatch(rgb: tuple[int, int, int]) -> QIcon:
     return QIcon(pixmap)
 
 
-def legend_structures(findings: StudyFindings | None) -> list[str]:
-    """Structures with masks, plus the dural sac (the measured structure can always be painted)."""
-    if findings is None:
-        return []
-    return sorted({m.structure for m in findings.masks} | {Structure.DURAL_SAC.value})
+def legend_structures(findings: StudyFindings | None, prompt_masks: Sequence[SliceMask] = ()) -> list[str]:
+    """Structures with masks, plus the dural sac (the measured structure can always be painted),
+    then the prompts segmented on request, in the order they were asked."""
+    structures = (
+        []
+        if findings is None
+        else sorted({m.structure for m in findings.masks} | {Structure.DURAL_SAC.value})
+    )
+    for mask in prompt_masks:
+        if mask.structure not in structures:
+            structures.append(mask.structure)
+    return structures
+
+
+def structure_provenance(
+    structure: str, findings: StudyFindings | None, prompt_masks: Sequence[SliceMask] = ()
+) -> str:
+    """Where a legend entry's masks come from: the analysis (model), a person's edit, or a text
+    prompt (model, prompt, slices), as a tooltip."""
+    from_prompt = [m for m in prompt_masks if m.structure == structure]
+    from_findings = [m for m in (findings.masks if findings else ()) if m.structure == structure]
+    lines = []
+    if from_findings:
+        provenance = next((m.provenance for m in from_findings if m.provenance is not None), None)
+        model = f"{provenance.model_name} {provenance.model_version}" if provenance else "unknown model"
+        lines.append(f"From the analysis ({model}) on {len(from_findings)} image(s)")
+        edited = sum(m.edited_by_person for m in from_findings)
+        if edited:
+            lines.append(f"{edited} of them edited by a person")
+    if from_prompt:
+        provenance = from_prompt[0].provenance
+        model = f"{provenance.model_name} {provenance.model_version}" if provenance else "unknown model"
+        lines.append(f"Segmented from the prompt “{structure}” by {model} on {len(from_prompt)} image(s)")
+        lines.append("Shown only: not part of the findings or the report")
+    if not lines:
+        lines.append("No mask yet: select it and paint with the brush")
+    return "\n".join(lines)
 
 
 class OverlayPanel(QWidget):
@@ -96,6 +130,7 @@ class OverlayPanel(QWidget):
         self._subscriptions: tuple[tuple[Any, Any], ...] = (
             (session.events.findings_changed, self._on_findings_changed),
             (session.events.findings_edited, self._on_findings_edited),
+            (session.events.prompt_masks_changed, self._on_prompt_masks_changed),
             (session.events.overlay_settings_changed, self._sync_from_settings),
         )
         if editor is not None:
@@ -136,11 +171,30 @@ class OverlayPanel(QWidget):
                 self._syncing = False
 
     def _on_findings_edited(self, findings: StudyFindings, _levels: tuple[str, ...]) -> None:
-        if legend_structures(findings) != self._structures:
+        if legend_structures(findings, self.session.prompt_masks) != self._structures:
             self._on_findings_changed(findings)
+        else:
+            self._update_tooltips()
+
+    def _on_prompt_masks_changed(self, masks: tuple[SliceMask, ...]) -> None:
+        self._on_findings_changed(self.session.findings)
+        if masks:  # the newest prompt's entry is brought into sight
+            items = self.legend.findItems(masks[-1].structure, Qt.MatchFlag.MatchExactly)
+            if items:
+                self.legend.scrollToItem(items[0])
+
+    def _update_tooltips(self) -> None:
+        for row in range(self.legend.count()):
+            item = self.legend.item(row)
+            item.setToolTip(
+                structure_provenance(
+                    str(item.data(_STRUCTURE_ROLE)), self.session.findings, self.session.prompt_masks
+                )
+            )
 
     def _on_findings_changed(self, findings: StudyFindings | None) -> None:
-        structures = legend_structures(findings)
+        prompt_masks = self.session.prompt_masks
+        structures = legend_structures(findings, prompt_masks)
         self._structures = structures
         self._syncing = True
         self.legend.clear()
@@ -150,6 +204,7 @@ class OverlayPanel(QWidget):
             item.setData(_STRUCTURE_ROLE, structure)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked if structure in hidden else Qt.CheckState.Checked)
+            item.setToolTip(structure_provenance(structure, findings, prompt_masks))
             self.legend.addItem(item)
         self._syncing = False
         if self.editor is not None:

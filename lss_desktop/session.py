@@ -1,8 +1,8 @@
 """The viewer session: the one place that holds what the radiologist is looking at. Qt-free.
 
 It keeps the study, which series each view shows with its slice and window, the findings whose
-masks and explanation maps are overlaid, the overlay settings, the disc level labels, the selected
-level and the anonymise switch. Widgets subscribe to `session.events` and call the action methods;
+masks and explanation maps are overlaid, the masks segmented on request from a text prompt, the
+overlay settings, the disc level labels, the selected level and the anonymise switch. Widgets subscribe to `session.events` and call the action methods;
 they never keep clinical state of their own. All methods must be called on one thread (the GUI
 thread); only `session.pixels` is shared with workers.
 """
@@ -75,6 +75,7 @@ class SessionEvents:
         self.overlay_settings_changed = EventEmitter("overlay_settings_changed")  # (settings)
         self.level_labels_changed = EventEmitter("level_labels_changed")  # (labels tuple)
         self.level_label_moved = EventEmitter("level_label_moved")  # (level, position_lps)
+        self.prompt_masks_changed = EventEmitter("prompt_masks_changed")  # (prompt masks tuple)
         self.selection_changed = EventEmitter("selection_changed")  # (level | None)
         self.anonymised_changed = EventEmitter("anonymised_changed")  # (bool)
 
@@ -100,6 +101,8 @@ class ViewerSession:
         self._findings: StudyFindings | None = None
         self._masks_by_slice: dict[tuple[str, str], list[SliceMask]] = {}
         self._explanations_by_slice: dict[tuple[str, str], list[SliceMask]] = {}
+        self._prompt_masks: tuple[SliceMask, ...] = ()
+        self._prompt_masks_by_slice: dict[tuple[str, str], list[SliceMask]] = {}
         self._overlay = OverlaySettings()
         self._level_labels: tuple[DiscLevel, ...] = ()
         self._selected_level: str | None = None
@@ -115,6 +118,11 @@ class ViewerSession:
     @property
     def findings(self) -> StudyFindings | None:
         return self._findings
+
+    @property
+    def prompt_masks(self) -> tuple[SliceMask, ...]:
+        """Masks segmented from a person's text prompt: shown, not part of the findings or report."""
+        return self._prompt_masks
 
     @property
     def overlay_settings(self) -> OverlaySettings:
@@ -162,10 +170,12 @@ class ViewerSession:
         return None if series is None else self.pixels.pixels(series, self._views[slot].slice_index)
 
     def masks_on(self, slot: ViewSlot) -> tuple[SliceMask, ...]:
+        """The findings' masks on the view's slice, then the prompt masks (drawn over them)."""
         series, image = self.series_in(slot), self.current_slice(slot)
         if series is None or image is None:
             return ()
-        return tuple(self._masks_by_slice.get((series.series_instance_uid, image.key), ()))
+        key = (series.series_instance_uid, image.key)
+        return (*self._masks_by_slice.get(key, ()), *self._prompt_masks_by_slice.get(key, ()))
 
     def explanation_on(self, slot: ViewSlot) -> np.ndarray | None:
         """The explanation map (float 0..1, (rows, columns)) on the view's slice, or None."""
@@ -213,9 +223,11 @@ class ViewerSession:
         self._robust_max.clear()
         self.pixels.clear()
         self._set_findings_silently(None)
+        self._set_prompt_masks_silently(())
         self._selected_level = None
         self.events.study_changed.emit(study)
         self.events.findings_changed.emit(None)
+        self.events.prompt_masks_changed.emit(())
         self.events.level_labels_changed.emit(self._level_labels)
         self.events.selection_changed.emit(None)
         if study is None:
@@ -360,6 +372,34 @@ class ViewerSession:
         self._index_overlays(findings)
         self.events.findings_edited.emit(findings, remeasured_levels)
 
+    def _set_prompt_masks_silently(self, masks: tuple[SliceMask, ...]) -> None:
+        self._prompt_masks = masks
+        self._prompt_masks_by_slice = {}
+        for item in masks:
+            self._prompt_masks_by_slice.setdefault(
+                (item.series_instance_uid, mask_slice_key(item)), []
+            ).append(item)
+
+    def add_prompt_masks(self, masks: tuple[SliceMask, ...] | list[SliceMask]) -> None:
+        """Show masks segmented from a text prompt (a structure of their own in the legend); a mask
+        for the same prompt on the same slice replaces the earlier one."""
+        if self._study is None:
+            raise RuntimeError("no study is open")
+        new = tuple(masks)
+        replaced = {(m.structure, m.series_instance_uid, mask_slice_key(m)) for m in new}
+        kept = tuple(
+            m
+            for m in self._prompt_masks
+            if (m.structure, m.series_instance_uid, mask_slice_key(m)) not in replaced
+        )
+        self._set_prompt_masks_silently((*kept, *new))
+        self.events.prompt_masks_changed.emit(self._prompt_masks)
+
+    def clear_prompt_masks(self) -> None:
+        if self._prompt_masks:
+            self._set_prompt_masks_silently(())
+            self.events.prompt_masks_changed.emit(())
+
     def notify_masks_painted(self, series_instance_uid: str, slice_key: str) -> None:
         """Pixels of a mask shown on (series, slice) changed in place (a brush stroke in progress)."""
         self.events.masks_painted.emit(series_instance_uid, slice_key)
@@ -387,19 +427,53 @@ class ViewerSession:
         self.events.level_labels_changed.emit(self._level_labels)
         self.events.level_label_moved.emit(level, position)
 
+    def reset_level_labels(self) -> None:
+        """Put the level labels back where the findings have their discs (a drag that changed
+        nothing, or was refused)."""
+        self._level_labels = self._findings.levels if self._findings else ()
+        self.events.level_labels_changed.emit(self._level_labels)
+
     def select_level(self, level: str | None) -> None:
         if level != self._selected_level:
             self._selected_level = level
             self.events.selection_changed.emit(level)
 
-    def go_to_level(self, level: str) -> None:
+    def _key_slice_series(self, level: str) -> Series | None:
+        """The series (part) of the study holding a level's key slice, if a finding names one."""
+        finding = self._findings.finding_for(level) if self._findings else None
+        if finding is None or finding.key_slice_sop_instance_uid is None or self._study is None:
+            return None
+        for series in self._study.series:
+            if series.series_instance_uid != finding.axial_series_uid:
+                continue
+            try:
+                series.slice_index_by_uid(finding.key_slice_sop_instance_uid, finding.key_slice_frame_index)
+            except KeyError:
+                continue
+            return series
+        return None
+
+    def go_to_level(self, level: str, show_key_series: bool = False) -> None:
         """Select a level and move the views to it: sagittal views to the slice nearest its disc
         centre, other views to the level's key slice when a finding names one, else the slice
-        nearest the disc centre."""
+        nearest the disc centre. `show_key_series`: when no view shows the series of the key
+        slice, the first view that shows no sagittal series is switched to it."""
         disc = next((d for d in self._level_labels if d.label == level), None)
         if disc is None:
             raise KeyError(f"no level label {level!r}")
         self.select_level(level)
+        key_series = self._key_slice_series(level) if show_key_series else None
+        if key_series is not None and all(self.series_in(slot) is not key_series for slot in ViewSlot):
+            target = next(
+                (
+                    slot
+                    for slot in (ViewSlot.MIDDLE, ViewSlot.RIGHT, ViewSlot.LEFT)
+                    if (shown := self.series_in(slot)) is not None
+                    and shown.orientation is not Orientation.SAGITTAL
+                ),
+                ViewSlot.MIDDLE,
+            )
+            self.show_series(target, key_series.key)
         finding = self._findings.finding_for(level) if self._findings else None
         for slot in ViewSlot:
             series = self.series_in(slot)

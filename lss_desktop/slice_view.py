@@ -196,6 +196,7 @@ class SliceView(QVTKRenderWindowInteractor):
             (events.findings_changed, self._on_overlays_changed),
             (events.findings_edited, self._on_overlays_changed),
             (events.masks_painted, self._on_masks_painted),
+            (events.prompt_masks_changed, self._on_overlays_changed),
             (events.overlay_settings_changed, self._on_overlays_changed),
             (events.level_labels_changed, self._on_labels_changed),
             (events.selection_changed, self._on_labels_changed),

@@ -1,5 +1,5 @@
-"""`lss-desktop STUDY_DIR --screenshot FILE`, the --analyze switch, argument errors, and clicks
-on a HiDPI screen (a second process with QT_SCALE_FACTOR=2)."""
+"""`lss-desktop STUDY_DIR --screenshot FILE`, argument errors, and clicks on a HiDPI screen (a
+second process with QT_SCALE_FACTOR=2). `--analyze` is tested in tests/app3."""
 
 from __future__ import annotations
 
@@ -57,13 +57,6 @@ def test_screenshot_exits_with_the_load_error_code(qapp, tmp_path, capsys):
     assert code == ExitCode.NO_DICOM
     assert f"No readable DICOM images were found in {empty}" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
-
-
-def test_analyze_is_refused_clearly_while_the_app_cannot_analyse(tmp_path, capsys):
-    assert desktop_app.main([str(tmp_path), "--analyze"]) == ExitCode.USAGE
-    err = capsys.readouterr().err
-    assert "--analyze is not available in this build" in err
-    assert desktop_app.analysis_unavailable_reason() in err
 
 
 def test_argument_errors_name_the_problem(tmp_path, capsys):
