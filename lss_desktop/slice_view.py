@@ -490,6 +490,14 @@ class SliceView(QVTKRenderWindowInteractor):
         }
         for key, (x, y, horizontal, vertical) in placements.items():
             _place(self.corner_texts[key], x, y, horizontal, vertical)
+        gap = 4 * self._device_scale()
+        # A narrow pane: the right-hand corner blocks move below (above) the left-hand ones.
+        ul, ur = self._text_box("ul"), self._text_box("ur")
+        if ul is not None and ur is not None and ul[1] + gap > ur[0]:
+            _place(self.corner_texts["ur"], width - margin, ul[2] - gap, "right", "top")
+        ll, lr = self._text_box("ll"), self._text_box("lr")
+        if ll is not None and lr is not None and ll[1] + gap > lr[0]:
+            _place(self.corner_texts["lr"], width - margin, ll[3] + gap, "right", "bottom")
         edges = {
             "l": (margin, height / 2, "left", "centered"),
             "r": (width - margin, height / 2, "right", "centered"),
@@ -498,12 +506,40 @@ class SliceView(QVTKRenderWindowInteractor):
         }
         for key, (x, y, horizontal, vertical) in edges.items():
             _place(self.edge_texts[key], x, y, horizontal, vertical)
+        self._clear_edge_letters_of_corner_texts(width, gap)
         _place(self.placeholder_text, width / 2, height / 2, "centered", "centered")
         # Labels sit left of their ring (anterior on a standard sagittal), clear of the canal.
         offset = _LABEL_RING_MM * self._pixels_per_mm() + 6.0 * self._device_scale()
         for text, (row, column) in self._label_texts:
             x, y = self._image_to_display(row, column)
             text.GetPositionCoordinate().SetValue(x - offset, y, 0.0)
+
+    def _text_box(self, corner: str) -> tuple[float, float, float, float] | None:
+        """(x min, x max, y min, y max) in device pixels of a corner text, None when empty."""
+        actor = self.corner_texts[corner]
+        if not actor.GetInput():
+            return None
+        return _screen_box(actor, self.renderer)
+
+    def _clear_edge_letters_of_corner_texts(self, width: float, gap: float) -> None:
+        """Move the top and bottom orientation letters inward, clear of the corner texts that
+        reach the middle of a narrow pane."""
+        for edge, corners in (("t", ("ul", "ur")), ("b", ("ll", "lr"))):
+            letters = self.edge_texts[edge]
+            if not letters.GetInput():
+                continue
+            box = _screen_box(letters, self.renderer)
+            in_the_way = [
+                b
+                for corner in corners
+                if (b := self._text_box(corner)) is not None and b[0] < box[1] + gap and b[1] > box[0] - gap
+            ]
+            if not in_the_way:
+                continue
+            if edge == "t":
+                _place(letters, width / 2, min(b[2] for b in in_the_way) - gap, "centered", "top")
+            else:
+                _place(letters, width / 2, max(b[3] for b in in_the_way) + gap, "centered", "bottom")
 
     # ---- camera --------------------------------------------------------------------------
 
@@ -848,6 +884,15 @@ def _place(actor: vtkTextActor, x: float, y: float, horizontal: str, vertical: s
         "centered": prop.SetVerticalJustificationToCentered,
     }[vertical]()
     actor.GetPositionCoordinate().SetValue(x, y, 0.0)
+
+
+def _screen_box(actor: vtkTextActor, renderer: vtkRenderer) -> tuple[float, float, float, float]:
+    """(x min, x max, y min, y max) of a placed text in device pixels (VTK gives it relative to
+    the text's position)."""
+    box = [0.0, 0.0, 0.0, 0.0]
+    actor.GetBoundingBox(renderer, box)
+    x, y, _ = actor.GetPositionCoordinate().GetValue()
+    return x + box[0], x + box[1], y + box[2], y + box[3]
 
 
 def _dicom_date(value: str) -> str:

@@ -50,6 +50,8 @@ QProgressBar::chunk { background: #2f7bc0; }
 QSplitter::handle { background: #2c3037; }
 QFrame#viewHeader { background: #202329; border-bottom: 1px solid #2c3037; }
 QFrame#viewHeader[active="true"] { background: #2b3545; border-bottom: 1px solid #4a6a90; }
+QFrame#viewHeader QToolButton { padding: 2px 4px; }
+QLabel#analysisStatus, QLabel#promptStatus { color: #9aa0a8; font-size: 9pt; }
 QLabel#intendedUseBanner { background: #3a2f12; color: #f3d79a; padding: 3px 10px; font-size: 9pt; border-bottom: 1px solid #5a4a1e; }
 QLabel#viewTitle { font-weight: bold; }
 QFrame#reportHeader { background: #202329; border-bottom: 1px solid #2c3037; }

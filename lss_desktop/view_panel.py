@@ -4,8 +4,20 @@ reset. Series can also be dropped onto it from the series browser."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPaintEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QStyle,
+    QStyleOptionComboBox,
+    QStylePainter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.study.model import Study
 from lss_desktop.hanging_protocol import ViewSlot
@@ -17,6 +29,36 @@ from lss_desktop.theme import slot_colour_hex
 from lss_desktop.windowing import SPINE_PRESETS
 
 SERIES_MIME_TYPE = "application/x-lss-series-key"  # payload: Series.key, UTF-8
+_POPUP_PADDING_PX = 40  # the popup's scroll bar and margins beside the longest title
+
+
+class SeriesCombo(QComboBox):
+    """A series chooser for narrow panes: the shown title ("#301 sT2W_TSE_SAG") keeps its series
+    number and loses the end of its description ("#301 sT2W_T…") rather than being clipped, and
+    the list opens wide enough for whole titles."""
+
+    def shown_text(self) -> str:
+        """The current title as painted: elided at its end to the width of the text field."""
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        return self.fontMetrics().elidedText(self.currentText(), Qt.TextElideMode.ElideRight, field.width())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+    def showPopup(self) -> None:
+        metrics = self.fontMetrics()
+        widest = max((metrics.horizontalAdvance(self.itemText(i)) for i in range(self.count())), default=0)
+        self.view().setMinimumWidth(widest + _POPUP_PADDING_PX)
+        super().showPopup()
 
 
 class ViewPanel(QFrame):
@@ -42,7 +84,7 @@ class ViewPanel(QFrame):
         strip = QLabel(header)
         strip.setFixedWidth(4)
         strip.setStyleSheet(f"background: {slot_colour_hex(slot)}; border-radius: 2px;")
-        self.series_combo = QComboBox(header)
+        self.series_combo = SeriesCombo(header)
         self.series_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
@@ -67,8 +109,8 @@ class ViewPanel(QFrame):
         self.window_button.setMenu(menu)
 
         reset_button = QToolButton(header)
-        reset_button.setText("Reset")
-        reset_button.setToolTip("Fit the image and restore the default window (R)")
+        reset_button.setText("↺")
+        reset_button.setToolTip("Reset: fit the image and restore the default window (R)")
         self.view = SliceView(session, slot, self, editor=editor)
         reset_button.clicked.connect(self.view.reset_view)
 
