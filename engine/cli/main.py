@@ -19,6 +19,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.pacs",
     "engine.cli.report",
     "engine.cli.train",
+    "engine.cli.data",
+    "engine.cli.evaluate",
 )
 
 
