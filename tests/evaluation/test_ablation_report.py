@@ -66,7 +66,9 @@ def test_report_tables_differences_and_traces(tmp_path):
     difference = result["differences"]["dural sac, all graded slices"]["dice"]
     assert difference["estimate"] == pytest.approx(-0.05) and difference["high"] < 0
     rates = result["error_rates"]["pid_tversky"]
-    assert rates["C"] == pytest.approx({"fnr": 0.4, "fdr": 0.0}) and rates["A"]["fdr"] == pytest.approx(20 / 120)
+    assert rates["C"] == pytest.approx({"fnr": 0.4, "fdr": 0.0}) and rates["A"]["fdr"] == pytest.approx(
+        20 / 120
+    )
     markdown = (tmp_path / "ablation.md").read_text()
     assert "| C | 0.400 / 0.000 | 0.400 / 0.000 |" in markdown
     assert "| dural sac, grade D (minority) | 6 |" in markdown and "minus dice" in markdown

@@ -47,7 +47,9 @@ def test_fine_tune_from_a_biomedclip_pack(site_template, tmp_path, monkeypatch):
         {"model_config": model.config.to_dict(), "tokenizer_file": "tokenizer.json"},
         {"tokenizer.json": local_dir / "tokenizer.json"},
     )
-    pack = export_model_pack(tmp_path / "best", tmp_path / "pack", "biomedclip-site-test", "0.0.1")
+    pack = export_model_pack(
+        tmp_path / "best", tmp_path / "pack", "biomedclip-site-test", "0.0.1", include_weights=True
+    )
     config = TrainConfig.from_dict(
         {
             "output_dir": str(tmp_path / "ft"),

@@ -17,7 +17,11 @@ from training.trainer.initial_model import load_initial_model
 @pytest.fixture(scope="module")
 def tiny_pack(tmp_path_factory, tiny_model_folder):
     return export_model_pack(
-        tiny_model_folder, tmp_path_factory.mktemp("packs") / "tiny", "tiny-test", "0.0.1"
+        tiny_model_folder,
+        tmp_path_factory.mktemp("packs") / "tiny",
+        "tiny-test",
+        "0.0.1",
+        include_weights=True,
     )
 
 
@@ -34,9 +38,7 @@ def test_pack_with_weights_loads_in_the_engine_and_for_fine_tuning(tiny_pack, ti
 
 
 def test_pack_without_weights_or_tampered_is_refused(tiny_pack, tiny_model_folder, tmp_path):
-    light = export_model_pack(
-        tiny_model_folder, tmp_path / "light", "tiny-light", "0.0.1", include_weights=False
-    )
+    light = export_model_pack(tiny_model_folder, tmp_path / "light", "tiny-light", "0.0.1")
     assert not (light / "model.safetensors").exists() and load_model_pack(light).name == "tiny-light"
     with pytest.raises(ValueError, match="carries no training weights"):
         load_initial_model(light)

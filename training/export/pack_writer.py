@@ -2,7 +2,7 @@
 
 Pack folder: image_encoder.onnx, text_encoder.onnx, prompt_decoder.onnx, config.json (architecture,
 preprocessing, prompts, structure and grade names, graph I/O), tokenizer.json, model_card.md, and
-manifest.json with the sha256 of every other file. With include_weights (the default) the pack also
+manifest.json with the sha256 of every other file. With include_weights (the trainer's default) the pack also
 carries model.safetensors, the torch weights, named in config.json "training_weights": fine-tuning
 starts from them (training.trainer.initial_model); the engine ignores the file. Graphs have dynamic batch and text length
 (exported with batch 2 and checked in the ONNX file), and ONNX Runtime is compared with torch on a
@@ -172,11 +172,13 @@ def export_model_pack(
     pack_name: str,
     pack_version: str,
     opset: int = 18,
-    include_weights: bool = True,
+    include_weights: bool = False,
 ) -> Path:
     """Export best/ to a complete, verified model pack at pack_dir (replaced only when complete).
 
-    include_weights: also copy the torch weights, so the pack can be fine-tuned (doubles its size).
+    include_weights: also copy the torch weights, so the pack can be fine-tuned (doubles its size);
+    off by default for this function, on by default for the trainer's export and
+    `python -m training.export` (ExportConfig.include_weights).
     """
     model, metadata = load_trained_model(model_dir)
     config = model.config

@@ -155,7 +155,7 @@ class TrainConfig:
         if self.learning_rate <= 0:
             raise ValueError("training config: learning_rate must be > 0")
         if self.data.spider_root is None and not self.data.synthetic_roots and not self.data.site_roots:
-            raise ValueError("training config: data needs spider_root, synthetic_roots and/or site_roots")
+            raise ValueError("training config: data needs spider_root and/or synthetic_roots, or site_roots")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
