@@ -131,7 +131,7 @@ def _markdown(result: dict[str, Any], arms: Sequence[str]) -> str:
         "",
         "Seeds per arm: "
         + ", ".join(f"{a} {s}" for a, s in result["seeds"].items())
-        + "; training studies {result['train_studies']} (practice-like grade imbalance), "
+        + f"; training studies {result['train_studies']} (practice-like grade imbalance), "
         f"test studies {result['test_studies']} (grades balanced); {result['schedule']}.",
         "Cells: mean over test cases of the seed-averaged score [95 % bootstrap CI over test studies] "
         "(± SD of the per-seed means; n/a with one seed).",
