@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.cli.train",
     "engine.cli.analyze",
     "engine.cli.segment",
+    "engine.cli.data",
+    "engine.cli.evaluate",
 )
 
 

@@ -119,9 +119,12 @@ def synthetic_study_samples(study_root: Path, grade_max_distance_mm: float = 4.0
         if name not in DISC_LEVELS or grade not in GRADE_ORDER:
             raise ValueError(f"{truth_file}: bad level entry {name!r} grade {grade!r}")
         grades[name] = GRADE_ORDER.index(grade)
+    # The generator also names finer structures (e.g. "cauda equina") that no prompt asks for.
+    known = {s.value for s in Structure}
     structures = {
         Structure(name): tuple(int(i) for i in ids)
         for name, ids in _require(truth, "structures", str(truth_file)).items()
+        if name in known
     }
     dicom_index = _index_dicom_files(study_root / "study")
     group = f"synthetic-{study_root.name}-{truth.get('seed', '')}"

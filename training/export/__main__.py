@@ -1,4 +1,4 @@
-"""python -m training.export --model-dir OUTPUT/best --out PACK_DIR --name NAME --version X.Y.Z"""
+"""python -m training.export --model-dir OUTPUT/best --out PACK_DIR --name NAME --version X.Y.Z [--without-weights]"""
 
 from __future__ import annotations
 
@@ -15,8 +15,22 @@ def main() -> int:
     parser.add_argument("--name", default="lss-default")
     parser.add_argument("--version", default="0.1.0")
     parser.add_argument("--opset", type=int, default=18)
+    parser.add_argument(
+        "--without-weights",
+        action="store_true",
+        help="leave the torch weights out (a smaller pack that cannot be fine-tuned)",
+    )
     args = parser.parse_args()
-    print(export_model_pack(args.model_dir, args.out, args.name, args.version, args.opset))
+    print(
+        export_model_pack(
+            args.model_dir,
+            args.out,
+            args.name,
+            args.version,
+            args.opset,
+            include_weights=not args.without_weights,
+        )
+    )
     return 0
 
 

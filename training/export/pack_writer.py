@@ -2,7 +2,9 @@
 
 Pack folder: image_encoder.onnx, text_encoder.onnx, prompt_decoder.onnx, config.json (architecture,
 preprocessing, prompts, structure and grade names, graph I/O), tokenizer.json, model_card.md, and
-manifest.json with the sha256 of every other file. Graphs have dynamic batch and text length
+manifest.json with the sha256 of every other file. With include_weights (the trainer's default) the pack also
+carries model.safetensors, the torch weights, named in config.json "training_weights": fine-tuning
+starts from them (training.trainer.initial_model); the engine ignores the file. Graphs have dynamic batch and text length
 (exported with batch 2 and checked in the ONNX file), and ONNX Runtime is compared with torch on a
 different batch size and text length before the pack is written.
 """
@@ -161,10 +163,23 @@ def _parity(
     return diffs
 
 
+TRAINING_WEIGHTS_FILE = "model.safetensors"
+
+
 def export_model_pack(
-    model_dir: Path, pack_dir: Path, pack_name: str, pack_version: str, opset: int = 18
+    model_dir: Path,
+    pack_dir: Path,
+    pack_name: str,
+    pack_version: str,
+    opset: int = 18,
+    include_weights: bool = False,
 ) -> Path:
-    """Export best/ to a complete, verified model pack at pack_dir (replaced only when complete)."""
+    """Export best/ to a complete, verified model pack at pack_dir (replaced only when complete).
+
+    include_weights: also copy the torch weights, so the pack can be fine-tuned (doubles its size);
+    off by default for this function, on by default for the trainer's export and
+    `python -m training.export` (ExportConfig.include_weights).
+    """
     model, metadata = load_trained_model(model_dir)
     config = model.config
     tokenizer_file = model_dir / metadata.get("tokenizer_file", "tokenizer.json")
@@ -223,6 +238,8 @@ def export_model_pack(
     )
     parity = _parity(model, tmp, tokenizer, names)
     shutil.copy2(tokenizer_file, tmp / "tokenizer.json")
+    if include_weights:
+        shutil.copy2(model_dir / "model.safetensors", tmp / TRAINING_WEIGHTS_FILE)
     parameters = sum(p.numel() for p in model.parameters())
     pack_config = {
         "format_version": PACK_FORMAT_VERSION,
@@ -268,6 +285,9 @@ def export_model_pack(
         },
         "metrics": metadata.get("validation", {}),
         "parity_max_abs_diff": parity,
+        "training_weights": (
+            {"file": TRAINING_WEIGHTS_FILE, "format": "safetensors"} if include_weights else None
+        ),
     }
     (tmp / "config.json").write_text(json.dumps(pack_config, indent=2), encoding="utf-8")
     card = model_card(

@@ -24,6 +24,10 @@ class DataConfig:
     spider_root: SPIDER sagittal folder (slices_manifest.csv, images/, masks/), or None.
     spider_spacing_mm: pixel spacing assumed for the SPIDER PNGs, mm.
     synthetic_roots: folders of synthetic studies (each a study or a folder of studies).
+    site_roots: site-data folders (training/site_data/FORMAT.md); a folder with blocking problems
+        is refused with each problem named.
+    use_pseudo_masks: for site levels without a mask, train on accepted report-conditioned
+        pseudo-masks (rejected ones are counted in site_targets.json, never used).
     held_out_fraction: share of patients/studies kept for validation (split by group, never by slice).
     split_seed: seed of the split.
     grade_max_distance_mm: axial slices farther than this from their disc carry no grade label.
@@ -32,11 +36,15 @@ class DataConfig:
     augmentation: training-only augmentation ranges (None: no augmentation).
     cache_slices: preprocessed slices kept in memory per loader worker.
     num_workers: DataLoader worker processes.
+    planes: keep only samples of these imaging planes ('sagittal', 'axial'); e.g. an axial-only
+        run for the grade-imbalance ablation.
     """
 
     spider_root: str | None = None
     spider_spacing_mm: float = 0.46875
     synthetic_roots: tuple[str, ...] = ()
+    site_roots: tuple[str, ...] = ()
+    use_pseudo_masks: bool = True
     held_out_fraction: float = 0.2
     split_seed: int = 0
     grade_max_distance_mm: float = 4.0
@@ -45,13 +53,22 @@ class DataConfig:
     augmentation: AugmentationConfig | None = field(default_factory=AugmentationConfig)
     cache_slices: int = 512
     num_workers: int = 0
+    planes: tuple[str, ...] = ("sagittal", "axial")
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.planes) - {"sagittal", "axial"})
+        if unknown or not self.planes:
+            raise ValueError(
+                f"training config data.planes must name 'sagittal' and/or 'axial', got {self.planes}"
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DataConfig:
         _check_fields(cls, data, "data")
         values = dict(data)
-        if "synthetic_roots" in values:
-            values["synthetic_roots"] = tuple(values["synthetic_roots"])
+        for key in ("synthetic_roots", "site_roots", "planes"):
+            if key in values:
+                values[key] = tuple(values[key])
         if values.get("augmentation") is not None:
             values["augmentation"] = AugmentationConfig.from_dict(values["augmentation"])
         return cls(**values)
@@ -59,12 +76,14 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """Export the best model as a model pack after training (pack_dir None: no export)."""
+    """Export the best model as a model pack after training (pack_dir None: no export).
+    include_weights: the pack also carries the torch weights, so it can be fine-tuned later."""
 
     pack_dir: str | None = None
     pack_name: str = "lss-default"
     pack_version: str = "0.1.0"
     opset: int = 18
+    include_weights: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,9 @@ class TrainConfig:
 
     output_dir: checkpoints, history.jsonl, best/ model. model: registered architecture name, JSON
     path or mapping; model_overrides: nested overrides (e.g. {"open_clip": {"local_dir": ...}}).
+    init_from: fine-tune from this model pack (exported with its weights) or trained model folder
+        (best/): its architecture (with model_overrides applied), weights and tokenizer replace
+        `model` and `tokenizer_file`.
     tokenizer_file: the prompt tokenizer.json (None: trained into output_dir on the clinical corpus
     plus notes_csv; ignored for open_clip text towers, which bring theirs).
     loss: one of training.losses.LOSS_NAMES; loss_options: its constructor options.
@@ -95,6 +117,7 @@ class TrainConfig:
     data: DataConfig
     model: str | dict[str, Any] = "lss-vit-small"
     model_overrides: dict[str, Any] = field(default_factory=dict)
+    init_from: str | None = None
     tokenizer_file: str | None = None
     notes_csv: str | None = None
     loss: str = "pid_tversky"
@@ -131,8 +154,8 @@ class TrainConfig:
                 raise ValueError(f"training config: {name} must be >= 1")
         if self.learning_rate <= 0:
             raise ValueError("training config: learning_rate must be > 0")
-        if self.data.spider_root is None and not self.data.synthetic_roots:
-            raise ValueError("training config: data needs spider_root and/or synthetic_roots")
+        if self.data.spider_root is None and not self.data.synthetic_roots and not self.data.site_roots:
+            raise ValueError("training config: data needs spider_root and/or synthetic_roots, or site_roots")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
@@ -153,6 +176,11 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path: Path) -> TrainConfig:
         """Read a JSON config; relative paths inside it are taken relative to the file's folder."""
+        return cls.from_dict(cls.mapping_from_file(path))
+
+    @staticmethod
+    def mapping_from_file(path: Path) -> dict[str, Any]:
+        """The JSON mapping of a config file with relative paths resolved (not yet validated)."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -161,13 +189,14 @@ class TrainConfig:
         data["output_dir"] = (
             str(base / data["output_dir"]) if "output_dir" in data else data.get("output_dir")
         )
-        for key in ("tokenizer_file", "notes_csv"):
+        for key in ("tokenizer_file", "notes_csv", "init_from"):
             if data.get(key):
                 data[key] = str(base / data[key])
         section = data.get("data", {})
         if section.get("spider_root"):
             section["spider_root"] = str(base / section["spider_root"])
-        section["synthetic_roots"] = [str(base / p) for p in section.get("synthetic_roots", [])]
+        for key in ("synthetic_roots", "site_roots"):
+            section[key] = [str(base / p) for p in section.get(key, [])]
         if isinstance(data.get("export"), dict) and data["export"].get("pack_dir"):
             data["export"]["pack_dir"] = str(base / data["export"]["pack_dir"])
-        return cls.from_dict(data)
+        return data

@@ -50,6 +50,7 @@ from training.trainer.checkpoints import (
     write_json_atomic,
 )
 from training.trainer.config import TrainConfig
+from training.trainer.initial_model import load_initial_model
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 STRUCTURE_NAMES: tuple[str, ...] = tuple(s.value for s in STRUCTURE_CLASSES)
@@ -133,17 +134,35 @@ def _resolve_tokenizer(config: TrainConfig, model_config: ModelConfig, output_di
     return path
 
 
-def load_training_samples(config: TrainConfig) -> tuple[list[PromptSample], list[PromptSample]]:
-    """(train, validation) samples: each source is split by patient/study on its own."""
+def load_training_samples(
+    config: TrainConfig, site_tallies: dict[str, Any] | None = None
+) -> tuple[list[PromptSample], list[PromptSample]]:
+    """(train, validation) samples: each source is split by patient/study on its own.
+
+    site_tallies: filled with each site folder's target counts (masks, pseudo-masks, rejections).
+    Raises training.site_data.SiteDataError when a site folder has blocking problems.
+    """
     data = config.data
     sources: list[list[PromptSample]] = []
     if data.spider_root:
         sources.append(spider_samples(Path(data.spider_root), data.spider_spacing_mm))
     for root in data.synthetic_roots:
         sources.append(synthetic_samples(Path(root), data.grade_max_distance_mm))
+    for root in data.site_roots:
+        from training.site_data import site_samples
+
+        samples, tally = site_samples(Path(root), data.use_pseudo_masks)
+        if site_tallies is not None:
+            site_tallies[str(root)] = tally
+        if not samples:
+            raise ValueError(
+                f"site-data folder {root}: no labelled level has a mask or an accepted pseudo-mask"
+            )
+        sources.append(samples)
     train: list[PromptSample] = []
     held_out: list[PromptSample] = []
     for samples in sources:
+        samples = [s for s in samples if s.source.plane in data.planes]
         part_train, part_held = split_by_group(samples, data.held_out_fraction, data.split_seed)
         train += part_train
         held_out += part_held
@@ -276,13 +295,23 @@ class _Run:
             torch.cuda.set_device(self.device)
         _seed_everything(config.seed)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        model_config = load_model_config(config.model, config.model_overrides)
-        self.tokenizer_file = (
-            _resolve_tokenizer(config, model_config, self.output_dir) if self.distributed.is_main else None
+        initial = (
+            load_initial_model(Path(config.init_from), config.model_overrides) if config.init_from else None
         )
-        if self.distributed.enabled:
-            dist.barrier()
-            self.tokenizer_file = _resolve_tokenizer(config, model_config, self.output_dir)
+        model_config = (
+            initial.config if initial is not None else load_model_config(config.model, config.model_overrides)
+        )
+        if initial is not None:
+            self.tokenizer_file: Path | None = initial.tokenizer_file
+        else:
+            self.tokenizer_file = (
+                _resolve_tokenizer(config, model_config, self.output_dir)
+                if self.distributed.is_main
+                else None
+            )
+            if self.distributed.enabled:
+                dist.barrier()
+                self.tokenizer_file = _resolve_tokenizer(config, model_config, self.output_dir)
         assert self.tokenizer_file is not None
         tokenizer = PromptTokenizer(
             self.tokenizer_file, model_config.text.max_length, model_config.text.pad_token
@@ -293,7 +322,10 @@ class _Run:
                 f"vocab_size {model_config.text.vocab_size}"
             )
         self.model_config = model_config
-        self.model: PromptSegmentationModel = create_model(model_config)[0].to(self.device)
+        self.model: PromptSegmentationModel = create_model(model_config)[0]
+        if initial is not None:
+            self.model.load_state_dict(initial.weights)
+        self.model = self.model.to(self.device)
         self.module: nn.Module = self.model
         if self.distributed.enabled:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
@@ -311,6 +343,9 @@ class _Run:
         self.epochs_without_improvement = 0
         self.elapsed_before = 0.0
         self.last_checkpoint: Path | None = None
+        # Sum of the step losses of this epoch on this process, kept on the device (no sync per step).
+        self.epoch_loss_sum = torch.zeros((), device=self.device)
+        self.epoch_loss_steps = 0
 
     def _amp_dtype(self) -> torch.dtype | None:
         if not (self.config.amp and self.device.type == "cuda"):
@@ -319,7 +354,10 @@ class _Run:
 
     def _build_data(self, tokenizer: PromptTokenizer) -> None:
         config, data = self.config, self.config.data
-        train, held_out = load_training_samples(config)
+        site_tallies: dict[str, Any] = {}
+        train, held_out = load_training_samples(config, site_tallies)
+        if site_tallies and self.distributed.is_main:
+            write_json_atomic(self.output_dir / "site_targets.json", site_tallies)
         preprocessing = self.model_config.preprocessing
         self.train_set = PromptSegmentationDataset(
             train, preprocessing, data.augmentation, config.seed, data.cache_slices
@@ -567,6 +605,8 @@ class _Run:
         grade = _grade_loss(out.grade_logits, batch["grade"])
         explanation = _explanation_loss(out.explanation, batch["mask"])
         total = segmentation + config.grade_loss_weight * grade + config.explanation_loss_weight * explanation
+        self.epoch_loss_sum += total.detach().float()
+        self.epoch_loss_steps += 1
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         if config.gradient_clip > 0:
@@ -600,6 +640,11 @@ class _Run:
         metrics = (
             evaluate(self.model, self.val_loader, self.device, self.distributed) if self.val_loader else {}
         )
+        train_loss = (
+            round(float(self.epoch_loss_sum) / self.epoch_loss_steps, 6) if self.epoch_loss_steps else None
+        )
+        self.epoch_loss_sum.zero_()
+        self.epoch_loss_steps = 0
         self.epoch += 1
         self.step_in_epoch = 0
         metric = selection_metric(metrics) if metrics else None
@@ -616,6 +661,7 @@ class _Run:
                 "event": "epoch",
                 "epoch": self.epoch,
                 "global_step": self.global_step,
+                "train_loss": train_loss,
                 "validation": metrics,
                 "selection_metric": metric,
                 "improved": improved,
@@ -642,6 +688,7 @@ class _Run:
             export.pack_name,
             export.pack_version,
             export.opset,
+            export.include_weights,
         )
 
 
