@@ -2,7 +2,8 @@
 
 Writes OUT_DIR/findings.json (schema "lss-findings", see engine.findings_io) with its masks in
 findings.masks.npz, overlay PNGs per level and a sagittal overview in OUT_DIR/overlays/, and
-optionally the dural sac masks as NIfTI (--nifti) or DICOM SEG (--dicom-seg). Prints a summary per
+optionally the dural sac masks as NIfTI (--nifti) or DICOM SEG (--dicom-seg) and the drafted report
+as an unsigned PDF (--pdf). Prints a summary per
 level. Exit codes: 3 no DICOM, 4 no sagittal or axial T2, 5 levels not found, 6 model pack invalid.
 """
 
@@ -41,6 +42,12 @@ def register(subparsers: Any) -> None:
         "--nifti", action="store_true", help="also write each level's dural sac mask as NIfTI"
     )
     parser.add_argument("--dicom-seg", action="store_true", help="also write the masks as DICOM SEG")
+    parser.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also draft the report and write it as OUT_DIR/report.pdf (unsigned)",
+    )
+    parser.add_argument("--template", type=Path, help="site report template (TOML) for --pdf")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(func=run)
 
@@ -146,6 +153,18 @@ def _write_dicom_seg(out: Path, study: Any, findings: Any) -> list[Path]:
     return written
 
 
+def _write_report_pdf(path: Path, study: Any, findings: Any, template_path: Path | None) -> Path:
+    from engine.cli.main import CommandError
+    from engine.cli.report import write_draft_pdf
+    from engine.reporting.template import TemplateError, load_report_template
+
+    try:
+        template = load_report_template(template_path)
+    except TemplateError as exc:
+        raise CommandError(str(exc), ExitCode.INPUT_INVALID) from exc
+    return write_draft_pdf(findings, study, path, template)
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.analysis import LevelsNotFoundError, MissingSeriesError, run_analysis
     from engine.analysis.overlays import write_overlays
@@ -176,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
         written += _write_nifti(out / "masks", study, result.findings)
     if args.dicom_seg:
         written += _write_dicom_seg(out / "dicom-seg", study, result.findings)
+    if args.pdf:
+        written.append(_write_report_pdf(out / "report.pdf", study, result.findings, args.template))
     for line in _summary_lines(result):
         print(line)
     print(f"wrote {len(written)} file(s) to {out}")

@@ -21,7 +21,7 @@ from engine.pacs.node import PacsNode
 from engine.pacs.progress import TransferProgress
 
 
-def _node_options() -> argparse.ArgumentParser:
+def node_options_parser() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("PACS node")
     group.add_argument("--node-file", type=Path, help="JSON node settings (from `lss pacs save-node`)")
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Talk to a PACS node. Exit code 9 when the node is unreachable or refuses.",
     )
     actions = parser.add_subparsers(dest="pacs_action", required=True, metavar="ACTION")
-    node = _node_options()
+    node = node_options_parser()
 
     actions.add_parser("echo", parents=[node], help="check that the node answers (C-ECHO)")
 
@@ -68,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _resolve_node(args: argparse.Namespace) -> PacsNode:
+def resolve_node(args: argparse.Namespace) -> PacsNode:
     from engine.pacs.node import load_node
 
     base = load_node(args.node_file) if args.node_file else None
@@ -113,7 +113,7 @@ def _dicom_files(paths: list[Path]) -> list[Path]:
 
 
 @contextmanager
-def _pacs_errors_as_exit_codes() -> Iterator[None]:
+def pacs_errors_as_exit_codes() -> Iterator[None]:
     from engine.pacs.errors import NodeSettingsError, OperationCancelledError, PacsError
 
     try:
@@ -129,8 +129,8 @@ def _pacs_errors_as_exit_codes() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    with _pacs_errors_as_exit_codes():
-        node = _resolve_node(args)
+    with pacs_errors_as_exit_codes():
+        node = resolve_node(args)
         return _ACTIONS[args.pacs_action](node, args)
 
 
@@ -194,7 +194,7 @@ def _get(node: PacsNode, args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
-def _send(node: PacsNode, args: argparse.Namespace) -> int:
+def send_files(node: PacsNode, args: argparse.Namespace) -> int:
     from engine.pacs.errors import InstancesNotStoredError
     from engine.pacs.store import store_files
 
@@ -224,6 +224,6 @@ _ACTIONS: dict[str, Callable[[PacsNode, argparse.Namespace], int]] = {
     "echo": _echo,
     "find": _find,
     "get": _get,
-    "send": _send,
+    "send": send_files,
     "save-node": _save_node,
 }

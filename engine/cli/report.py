@@ -2,9 +2,13 @@
 
     lss report draft FINDINGS_JSON [--template TOML] [--polish MODEL_DIR] [--json] [--out FILE]
     lss report pdf FINDINGS_JSON --out report.pdf [--draft DRAFT_JSON] [--template TOML]
+    lss report dicom FINDINGS_JSON --study DIR --out DIR [--anonymise] [--no-pdf] [--template TOML]
+    lss report send FINDINGS_JSON --study DIR (--node-file F | --host H --port P --aet A) [--anonymise]
     lss report verify [--data-dir DIR]
 
-FINDINGS_JSON is the `lss analyze` output (format in `engine.findings_io`). A PDF made here is a
+With --study (the DICOM folder the findings came from) the draft names the series, the PDF has
+the patient header and key images with mask overlays, and DICOM SEG/SR/encapsulated PDF can be
+built. FINDINGS_JSON is the `lss analyze` output (format in `engine.findings_io`). A PDF made here is a
 draft: signing happens in the app, by a person. Bad input exits with ExitCode.INPUT_INVALID (7)
 and a message naming the file and field; an unusable language-model folder with
 ExitCode.MODEL_PACK_INVALID (6).
@@ -38,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     draft.add_argument(
         "--polish", type=Path, metavar="MODEL_DIR", help="polish with a local language model folder"
     )
+    draft.add_argument("--study", type=Path, help="the study's DICOM folder (technique line)")
     draft.add_argument("--json", action="store_true", help="write the draft as JSON (sentences, evidence)")
     draft.add_argument("--out", type=Path, help="write to this file instead of printing")
 
@@ -46,6 +51,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pdf.add_argument("--out", type=Path, required=True, help="PDF file to write")
     pdf.add_argument("--draft", type=Path, help="a saved draft (from `lss report draft --json`) to print")
     pdf.add_argument("--template", type=Path, help="site report template (TOML)")
+    pdf.add_argument("--study", type=Path, help="the study's DICOM folder (patient header, key images)")
+
+    dicom = actions.add_parser(
+        "dicom", help="export DICOM SEG (masks), TID 1500 SR (measurements) and the PDF as DICOM"
+    )
+    _add_dicom_export_arguments(dicom)
+    dicom.add_argument("--out", type=Path, required=True, help="folder to write the DICOM files to")
+
+    from engine.cli.pacs import node_options_parser
+
+    send = actions.add_parser(
+        "send",
+        parents=[node_options_parser()],
+        help="export SEG, SR and PDF (as in `dicom`) and send them to a PACS (C-STORE)",
+    )
+    _add_dicom_export_arguments(send)
 
     verify = actions.add_parser(
         "verify", help="check the report database, its audit trail and signed reports"
@@ -54,6 +75,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data-dir", type=Path, help="data folder (default: $LSS_DATA_DIR or the user data folder)"
     )
     parser.set_defaults(func=run)
+
+
+def _add_dicom_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("findings", type=Path, help="findings JSON (lss analyze output)")
+    parser.add_argument("--study", type=Path, required=True, help="the study's DICOM folder")
+    parser.add_argument("--anonymise", action="store_true", help="de-identify (PS3.15 basic profile)")
+    parser.add_argument("--no-pdf", action="store_true", help="leave out the encapsulated PDF")
+    parser.add_argument("--template", type=Path, help="site report template (TOML)")
+
+
+def _load_study(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from engine.cli.analyze import load_dicom_study
+
+    return load_dicom_study(path)
+
+
+def _check_study_matches(findings: Any, study: Any, args: argparse.Namespace) -> None:
+    if study is not None and study.study_instance_uid != findings.study_instance_uid:
+        raise CommandError(
+            f"{args.study}: holds study {study.study_instance_uid}, "
+            f"{args.findings} is for {findings.study_instance_uid}",
+            ExitCode.INPUT_INVALID,
+        )
+
+
+def write_draft_pdf(findings: Any, study: Any, out: Path, template: Any, draft: Any = None) -> Path:
+    """Draft the report (unless given) and write it as an unsigned PDF; returns the path."""
+    from engine.export.pdf_report import pdf_input_for, write_report_pdf
+    from engine.reporting.drafting import draft_report
+
+    if draft is None:
+        draft = draft_report(findings, study, template)
+    return write_report_pdf(pdf_input_for(draft, findings, study, thresholds=template.thresholds), out)
 
 
 def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -74,7 +130,9 @@ def _draft(args: argparse.Namespace) -> int:
     from engine.reporting.model import draft_to_dict
 
     findings, template = _load_inputs(args)
-    draft = draft_report(findings, None, template)
+    study = _load_study(args.study)
+    _check_study_matches(findings, study, args)
+    draft = draft_report(findings, study, template)
     if args.polish is not None:
         from engine.reporting.polish import PolishModelError, polish_report
 
@@ -98,14 +156,13 @@ def _draft(args: argparse.Namespace) -> int:
 
 
 def _pdf(args: argparse.Namespace) -> int:
-    from engine.export.pdf_report import pdf_input_for, write_report_pdf
-    from engine.reporting.drafting import draft_report
     from engine.reporting.model import DraftFormatError, draft_from_dict
 
     findings, template = _load_inputs(args)
-    if args.draft is None:
-        draft = draft_report(findings, None, template)
-    else:
+    study = _load_study(args.study)
+    _check_study_matches(findings, study, args)
+    draft = None
+    if args.draft is not None:
         try:
             draft = draft_from_dict(json.loads(args.draft.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, DraftFormatError) as exc:
@@ -116,9 +173,63 @@ def _pdf(args: argparse.Namespace) -> int:
                 f"{args.findings} for {findings.study_instance_uid}",
                 ExitCode.INPUT_INVALID,
             )
-    path = write_report_pdf(pdf_input_for(draft, findings, None, thresholds=template.thresholds), args.out)
+    path = write_draft_pdf(findings, study, args.out, template, draft)
     print(f"wrote {path} (draft, not signed)", file=sys.stderr)
     return int(ExitCode.OK)
+
+
+def _export_dicom(args: argparse.Namespace, out_dir: Path) -> list[Path]:
+    """SEG, SR and (unless --no-pdf) the draft PDF as DICOM, for the findings on their study."""
+    import dataclasses
+    import tempfile
+
+    from engine.export.anonymise import Anonymiser
+    from engine.export.dicom_objects import export_dicom_objects
+    from engine.export.errors import DicomExportError
+
+    findings, template = _load_inputs(args)
+    study = _load_study(args.study)
+    _check_study_matches(findings, study, args)
+    anonymiser = Anonymiser() if args.anonymise else None
+    pdf_bytes = None
+    if not args.no_pdf:
+        # An anonymised export carries a PDF rendered for the same pseudonym as the DICOM headers.
+        pdf_study = (
+            study
+            if anonymiser is None
+            else dataclasses.replace(study, patient=anonymiser.pseudonymised_patient(study.patient))
+        )
+        with tempfile.TemporaryDirectory() as scratch:
+            pdf_path = write_draft_pdf(findings, pdf_study, Path(scratch) / "report.pdf", template)
+            pdf_bytes = pdf_path.read_bytes()
+    try:
+        return export_dicom_objects(
+            study, findings, out_dir, pdf_bytes=pdf_bytes, anonymise=args.anonymise, anonymiser=anonymiser
+        )
+    except DicomExportError as exc:
+        raise CommandError(str(exc), ExitCode.INPUT_INVALID) from exc
+
+
+def _dicom(args: argparse.Namespace) -> int:
+    written = _export_dicom(args, args.out)
+    for path in written:
+        print(path)
+    print(f"wrote {len(written)} DICOM file(s) to {args.out} (draft, not signed)", file=sys.stderr)
+    return int(ExitCode.OK)
+
+
+def _send(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from engine.cli.pacs import pacs_errors_as_exit_codes, resolve_node, send_files
+
+    with pacs_errors_as_exit_codes():
+        node = resolve_node(args)
+    with tempfile.TemporaryDirectory() as scratch:
+        written = _export_dicom(args, Path(scratch))
+        args.paths = written
+        with pacs_errors_as_exit_codes():
+            return send_files(node, args)
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -153,4 +264,5 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"draft": _draft, "pdf": _pdf, "verify": _verify}[args.report_action](args)
+    actions = {"draft": _draft, "pdf": _pdf, "dicom": _dicom, "send": _send, "verify": _verify}
+    return actions[args.report_action](args)
