@@ -71,13 +71,15 @@ if [[ ! -f "$venv/.complete" ]]; then
 fi
 
 # Install this source tree (editable, without dependencies) so `lss` and `lss-desktop` exist,
-# unless the environment already points at this very tree.
+# unless the environment already holds this very tree with this very pyproject.toml (entry points).
+install_stamp="$root $(sha256sum "$root/pyproject.toml" | cut -c1-16)"
 installed_root="$(cd / && "$venv/bin/python" -c 'import engine, pathlib; print(pathlib.Path(engine.__file__).resolve().parents[1])' 2>/dev/null || true)"
-if [[ "$installed_root" != "$root" || ! -x "$venv/bin/lss" ]]; then
+if [[ "$installed_root" != "$root" || ! -x "$venv/bin/lss" || "$(cat "$venv/.lss-install-stamp" 2>/dev/null)" != "$install_stamp" ]]; then
   pip_log="$(mktemp)"
   if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$root" >"$pip_log" 2>&1; then
     cat "$pip_log" >&2; rm -f "$pip_log"; log "installing $root into $venv failed"; exit 1
   fi
   rm -f "$pip_log"
+  echo "$install_stamp" >"$venv/.lss-install-stamp"
 fi
 echo "$venv"

@@ -78,3 +78,14 @@ def test_packages_have_no_reference_to_shared_data_at_run_time(package):
         if "../shared" in p.read_text(encoding="utf-8") or "/work/shared" in p.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_engine_names_no_training_module_even_for_a_dynamic_import():
+    """Optional training capabilities are found as `lss.plugins` entry points, not by module path."""
+    offenders = []
+    for path in _python_files("engine"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value.startswith(("training.", "lss_desktop.")):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} names {node.value}")
+    assert offenders == []

@@ -2,19 +2,16 @@
 studies and SPIDER held-out patients, against the same model in eager torch.
 
 The benchmark lives in the optional `training` package (it needs torch for the baseline and the
-trainer's split of SPIDER patients); it is imported by name here, like `lss train`. Its options:
+trainer's split of SPIDER patients); it is found as the `analysis-benchmark` plugin (engine.cli.plugins), like `lss train`. Its options:
 `lss bench analyze --help`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
 from engine.cli.exit_codes import ExitCode
-
-BENCHMARK_MODULE = "training.benchmarks.analysis_benchmark"
 
 
 def register_analyze(commands: Any) -> None:
@@ -31,11 +28,9 @@ def register_analyze(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.cli.main import CommandError
-    from engine.cli.train import TRAINING_MISSING, training_available
+    from engine.cli.plugins import load_plugin
 
-    if not training_available():
-        raise CommandError(TRAINING_MISSING, ExitCode.FAILURE)
-    benchmark = importlib.import_module(BENCHMARK_MODULE)
+    benchmark = load_plugin("analysis-benchmark")
     from engine.runtime.model_pack import ModelPackError
 
     try:

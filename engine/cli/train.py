@@ -4,26 +4,21 @@
 recipe training/recipes/site-finetune.json unless --config names another). A site folder with
 blocking problems is refused with exit code 7 and each problem named.
 
-The trainer lives in the optional `training` package (torch); it is imported by name inside `run`
-so the reading workstation's `lss` starts without torch, and says clearly when it is missing.
+The trainer lives in the optional `training` package (torch), found as the `trainer` plugin
+(engine.cli.plugins) inside `run`, so the reading workstation's `lss` starts without torch and
+says clearly when it is missing.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from engine.cli.exit_codes import ExitCode
-
-TRAINING_MISSING = (
-    "training needs torch and the training package: install the training extra "
-    "(pip install 'lss-desktop[training]', torch first; see installer/requirements/training.txt)"
-)
+from engine.cli.plugins import load_plugin
 
 
 def register(subparsers: Any) -> None:
@@ -57,10 +52,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def training_available() -> bool:
-    return importlib.util.find_spec("torch") is not None and importlib.util.find_spec("training") is not None
-
-
 def _print_event(event: dict[str, Any]) -> None:
     print(json.dumps(event), flush=True)
 
@@ -68,9 +59,7 @@ def _print_event(event: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     from engine.cli.main import CommandError
 
-    if not training_available():
-        raise CommandError(TRAINING_MISSING, ExitCode.FAILURE)
-    trainer = importlib.import_module("training.trainer")
+    trainer = load_plugin("trainer")
     config_file = args.config
     if config_file is None:
         if not args.site:

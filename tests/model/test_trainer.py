@@ -148,7 +148,9 @@ def test_cli_prints_json_lines_and_explains_missing_torch(fake_synthetic_root, t
     assert 0 < held_out["samples"] < everything["samples"] and "grade_accuracy" in everything
     assert train_cli.main(["--config", str(tmp_path / "missing.json")]) == 7
     assert "training config not found" in capsys.readouterr().err
-    monkeypatch.setattr(train_cli, "training_available", lambda: False)
+    import engine.cli.plugins
+
+    monkeypatch.setattr(engine.cli.plugins, "entry_points", lambda **_: ())
     assert train_cli.main(["--config", str(config)]) == 1
     assert "install the training extra" in capsys.readouterr().err
 
