@@ -85,7 +85,7 @@ def test_engine_names_no_training_module_even_for_a_dynamic_import():
     offenders = []
     for path in _python_files("engine"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if node.value.startswith(("training.", "lss_desktop.")):
-                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} names {node.value}")
+            is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+            if is_text and node.value.startswith(("training.", "lss_desktop.")):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} names {node.value}")
     assert offenders == []
