@@ -153,16 +153,15 @@ def _write_dicom_seg(out: Path, study: Any, findings: Any) -> list[Path]:
     return written
 
 
-def _write_report_pdf(path: Path, study: Any, findings: Any, template_path: Path | None) -> Path:
+def _report_template(template_path: Path | None) -> Any:
+    """The report template for --pdf, read before the analysis so a bad file fails fast."""
     from engine.cli.main import CommandError
-    from engine.cli.report import write_draft_pdf
     from engine.reporting.template import TemplateError, load_report_template
 
     try:
-        template = load_report_template(template_path)
+        return load_report_template(template_path)
     except TemplateError as exc:
         raise CommandError(str(exc), ExitCode.INPUT_INVALID) from exc
-    return write_draft_pdf(findings, study, path, template)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -171,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.cli.main import CommandError
     from engine.findings_io import save_findings
 
+    template = _report_template(args.template) if args.pdf else None
     segmenter = open_model(args.model, args.device, args.threads)
     study = load_dicom_study(args.study_dir)
 
@@ -196,7 +196,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dicom_seg:
         written += _write_dicom_seg(out / "dicom-seg", study, result.findings)
     if args.pdf:
-        written.append(_write_report_pdf(out / "report.pdf", study, result.findings, args.template))
+        from engine.cli.report import write_draft_pdf
+
+        written.append(write_draft_pdf(result.findings, study, out / "report.pdf", template))
     for line in _summary_lines(result):
         print(line)
     print(f"wrote {len(written)} file(s) to {out}")

@@ -234,3 +234,27 @@ def test_analyze_with_cuda_forced_where_onnx_runtime_has_none(continuous_study, 
     )
     assert code == ExitCode.USAGE
     assert "CUDA was requested" in capsys.readouterr().err
+
+
+def test_analyze_with_pdf_drafts_an_unsigned_report(continuous_study, oracle_model, tmp_path, capsys):
+    import subprocess
+
+    out_dir, truth = continuous_study
+    oracle_model(truth)
+    out = tmp_path / "out"
+    code = main(["analyze", str(out_dir / "study"), "--out", str(out), "--pdf", "--quiet"])
+    assert code == ExitCode.OK, capsys.readouterr().err
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "DRAFT" in text.upper() and "not signed" in text.lower()
+    assert all(level.level in text for level in truth.levels)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("this is not = [toml")
+    code = main(
+        ["analyze", str(out_dir / "study"), "--out", str(tmp_path / "o2"), "--pdf", "--template", str(bad)]
+    )
+    assert code == ExitCode.INPUT_INVALID
+    assert "bad.toml" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()  # refused before the analysis ran
