@@ -17,11 +17,11 @@ SYNTHETIC_CREDIT = (
 )
 
 
-def _format_metrics(metrics: dict[str, Any]) -> list[str]:
+def _format_metrics(metrics: dict[str, Any], heading: str = "Held-out validation") -> list[str]:
     if not metrics:
         return ["No validation metrics were recorded for this pack (it was not validated on held-out data)."]
     lines = [
-        f"Held-out validation ({metrics.get('samples', '?')} slice-prompt pairs, split by patient/study):",
+        f"{heading} ({metrics.get('samples', '?')} slice-prompt pairs, split by patient/study):",
         "",
     ]
     lines += ["| structure | Dice |", "|---|---|"]
@@ -34,6 +34,16 @@ def _format_metrics(metrics: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _format_test_results(test_results: dict[str, dict[str, Any]]) -> list[str]:
+    lines: list[str] = []
+    for name, metrics in test_results.items():
+        lines += ["", f"Test set: {name} (never used for training or model selection)."]
+        if metrics.get("description"):
+            lines.append(str(metrics["description"]))
+        lines += ["", *_format_metrics(metrics, "Per-slice results")]
+    return lines
+
+
 def model_card(
     name: str,
     version: str,
@@ -42,6 +52,7 @@ def model_card(
     metrics: dict[str, Any],
     parameters: int,
     parity: dict[str, float],
+    test_results: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """Markdown text of the card: architecture, training data and credits, metrics, intended use, limitations."""
     data = train_config.get("data", {})
@@ -80,6 +91,7 @@ def model_card(
         "",
         "## Metrics",
         *_format_metrics(metrics),
+        *_format_test_results(test_results or {}),
         "",
         "ONNX Runtime vs torch on the same inputs, max abs difference: "
         + ", ".join(f"{k} {v:.2e}" for k, v in parity.items())

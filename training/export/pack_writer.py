@@ -173,8 +173,12 @@ def export_model_pack(
     pack_version: str,
     opset: int = 18,
     include_weights: bool = False,
+    test_results: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """Export best/ to a complete, verified model pack at pack_dir (replaced only when complete).
+
+    test_results: metrics on data never used for training or model selection, by test set name
+    (e.g. "synthetic test studies"); recorded in config.json and on the card.
 
     include_weights: also copy the torch weights, so the pack can be fine-tuned (doubles its size);
     off by default for this function, on by default for the trainer's export and
@@ -284,6 +288,7 @@ def export_model_pack(
             },
         },
         "metrics": metadata.get("validation", {}),
+        "test_metrics": test_results or {},
         "parity_max_abs_diff": parity,
         "training_weights": (
             {"file": TRAINING_WEIGHTS_FILE, "format": "safetensors"} if include_weights else None
@@ -298,6 +303,7 @@ def export_model_pack(
         metadata.get("validation", {}),
         parameters,
         parity,
+        test_results or {},
     )
     (tmp / "model_card.md").write_text(card, encoding="utf-8")
     files = sorted(p.name for p in tmp.iterdir() if p.is_file())
