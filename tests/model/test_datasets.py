@@ -115,3 +115,20 @@ def test_grade_rebalancing_draws_minority_grades_as_often():
     assert max(shares) - min(shares) < 0.03
     ranks = [list(iter(BalancedEpochSampler(weights, 101, seed=1, rank=r, world_size=2))) for r in (0, 1)]
     assert len(ranks[0]) == len(ranks[1]) == 51
+
+
+def test_graded_share_sets_how_often_graded_samples_are_drawn():
+    class _Sample:
+        def __init__(self, grade):
+            self.grade = grade
+
+    # 90 ungraded prompts, 10 graded (8 A, 2 D): naturally 10 % of draws carry a grade.
+    grades = np.array([-1] * 90 + [0] * 8 + [3] * 2)
+    samples = [_Sample(int(g)) for g in grades]
+    weights = grade_balancing_weights(samples, graded_share=0.4)  # type: ignore[arg-type]
+    assert weights[grades >= 0].sum() / weights.sum() == pytest.approx(0.4)
+    assert weights[grades == 0].sum() == pytest.approx(weights[grades == 3].sum())
+    natural = grade_balancing_weights(samples)  # type: ignore[arg-type]
+    assert natural[grades >= 0].sum() / natural.sum() == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="graded_share"):
+        grade_balancing_weights(samples, graded_share=1.5)  # type: ignore[arg-type]

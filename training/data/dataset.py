@@ -126,9 +126,13 @@ class PromptCollator:
         }
 
 
-def grade_balancing_weights(samples: Sequence[PromptSample]) -> np.ndarray:
+def grade_balancing_weights(samples: Sequence[PromptSample], graded_share: float | None = None) -> np.ndarray:
     """Sampling weight per sample: graded samples get 1 / (share of their grade among graded samples)
-    / number of grades, so every grade is drawn equally often; ungraded samples keep weight 1."""
+    / number of grades, so every grade is drawn equally often; ungraded samples keep weight 1.
+
+    graded_share: the share of all draws that go to graded samples (their natural share if None);
+    a grade head sees few graded samples when most prompts carry no grade.
+    """
     grades = np.array([s.grade for s in samples])
     weights = np.ones(len(samples), dtype=np.float64)
     graded = grades != UNKNOWN_GRADE
@@ -137,6 +141,13 @@ def grade_balancing_weights(samples: Sequence[PromptSample]) -> np.ndarray:
         share = dict(zip(values.tolist(), (counts / graded.sum()).tolist(), strict=True))
         for i in np.flatnonzero(graded):
             weights[i] = 1.0 / (share[int(grades[i])] * len(values))
+        ungraded = ~graded
+        if graded_share is not None and ungraded.any():
+            if not 0.0 < graded_share < 1.0:
+                raise ValueError(f"graded_share must lie in (0, 1), got {graded_share}")
+            graded_total, ungraded_total = weights[graded].sum(), weights[ungraded].sum()
+            weights[graded] *= graded_share / graded_total
+            weights[ungraded] *= (1.0 - graded_share) / ungraded_total
     return weights
 
 

@@ -33,6 +33,8 @@ class DataConfig:
     grade_max_distance_mm: axial slices farther than this from their disc carry no grade label.
     samples_per_epoch: samples drawn per epoch (None: the training set size).
     balance_grades: draw minority grades as often as the others (with augmentation).
+    graded_share: with balance_grades, the share of draws given to samples that carry a grade
+        (None: their natural share, often ~10 % when most prompts carry none).
     augmentation: training-only augmentation ranges (None: no augmentation).
     cache_slices: preprocessed slices kept in memory per loader worker.
     num_workers: DataLoader worker processes.
@@ -50,6 +52,7 @@ class DataConfig:
     grade_max_distance_mm: float = 4.0
     samples_per_epoch: int | None = None
     balance_grades: bool = True
+    graded_share: float | None = None
     augmentation: AugmentationConfig | None = field(default_factory=AugmentationConfig)
     cache_slices: int = 512
     num_workers: int = 0

@@ -362,7 +362,9 @@ class _Run:
         self.train_set = PromptSegmentationDataset(
             train, preprocessing, data.augmentation, config.seed, data.cache_slices
         )
-        weights = grade_balancing_weights(train) if data.balance_grades else np.ones(len(train))
+        weights = (
+            grade_balancing_weights(train, data.graded_share) if data.balance_grades else np.ones(len(train))
+        )
         self.sampler = BalancedEpochSampler(
             weights,
             data.samples_per_epoch or len(train),
