@@ -134,3 +134,20 @@ def test_biomedclip_from_a_local_hub_folder_trains_and_exports(tmp_path, monkeyp
     print("\nBiomedCLIP tiny pack, ONNX Runtime vs torch:", parity)
     assert max(parity.values()) < 1e-3
     assert np.isfinite(list(parity.values())).all()
+
+
+def test_the_grade_head_reads_the_predicted_mask_size_without_reshaping_the_mask():
+    from training.models.config import GradeHeadConfig
+    from training.models.grade_head import AttentionPoolingGradeHead
+
+    torch.manual_seed(0)
+    head = AttentionPoolingGradeHead(16, GradeHeadConfig(hidden=8))
+    tokens = torch.randn(2, 9, 16)
+    small = torch.full((2, 1, 32, 32), -6.0)
+    small[:, :, 12:18, 12:18] = 6.0
+    large = torch.full((2, 1, 32, 32), -6.0, requires_grad=True)
+    with torch.no_grad():
+        large[:, :, 4:28, 4:28] = 6.0
+    assert not torch.allclose(head(tokens, small), head(tokens, large))
+    head(tokens, large).sum().backward()
+    assert large.grad is None  # the size features are detached: the grade loss leaves the mask alone

@@ -62,9 +62,10 @@ class PromptSegmentationModel(nn.Module):
         fused, explanation = self.fusion(patch_tokens, text_tokens, attention_mask, content_mask)
         batch, _, width = fused.shape
         grid_tokens = fused.transpose(1, 2).reshape(batch, width, self.grid[0], self.grid[1])
+        mask_logits = self.decoder(grid_tokens, skips)
         return SegmentationOutput(
-            mask_logits=self.decoder(grid_tokens, skips),
-            grade_logits=self.grade_head(fused),
+            mask_logits=mask_logits,
+            grade_logits=self.grade_head(fused, mask_logits),
             explanation=explanation.reshape(batch, self.grid[0], self.grid[1]),
         )
 
