@@ -76,7 +76,8 @@ def model_card(
         f"- Spatial Patch Cross-Attention: {fusion['blocks']} block(s), {fusion['heads']} heads; patch tokens query "
         "the projected prompt tokens; residual + LayerNorm + MLP.",
         "- Decoder: progressive upsampling with conv-stem skip features to a full-resolution mask logit.",
-        "- Grade head: attention pooling of the fused tokens -> Schizas A-D.",
+        "- Grade head: attention pooling of the fused tokens, joined by the size of the predicted mask "
+        "(share of the field of view), -> Schizas A-D.",
         "- Explanation: cross-attention of the last block, mean over heads, weighted by the prompt's content tokens"
         f" (attention grounded on the target masks during training, weight {train_config.get('explanation_loss_weight', 0)}).",
         f"- Parameters: {parameters:,}.",

@@ -7,7 +7,6 @@ from torch import nn
 
 from training.models.config import GradeHeadConfig
 
-
 # The predicted mask's size enters the grade head as two features: the share of the field of view
 # it covers and its square root (a diameter), both scaled to about unit range for a dural sac.
 MASK_SIZE_FEATURES = 2
