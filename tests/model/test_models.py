@@ -142,12 +142,12 @@ def test_the_grade_head_reads_the_predicted_mask_size_without_reshaping_the_mask
 
     torch.manual_seed(0)
     head = AttentionPoolingGradeHead(16, GradeHeadConfig(hidden=8))
-    tokens = torch.randn(2, 9, 16)
+    tokens, patches = torch.randn(2, 9, 16), torch.randn(2, 9, 16)
     small = torch.full((2, 1, 32, 32), -6.0)
     small[:, :, 12:18, 12:18] = 6.0
     large = torch.full((2, 1, 32, 32), -6.0, requires_grad=True)
     with torch.no_grad():
         large[:, :, 4:28, 4:28] = 6.0
-    assert not torch.allclose(head(tokens, small), head(tokens, large))
-    head(tokens, large).sum().backward()
+    assert not torch.allclose(head(tokens, patches, small), head(tokens, patches, large))
+    head(tokens, patches, large).sum().backward()
     assert large.grad is None  # the size features are detached: the grade loss leaves the mask alone

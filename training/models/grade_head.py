@@ -7,24 +7,28 @@ from torch import nn
 
 from training.models.config import GradeHeadConfig
 
-# The predicted mask's size enters the grade head as two features: the share of the field of view
-# it covers and its square root (a diameter), both scaled to about unit range for a dural sac.
-MASK_SIZE_FEATURES = 2
+# The predicted mask's size enters the grade head as log(share of the field of view it covers),
+# shifted and scaled to about unit range for a dural sac (share 0.5 % .. 6 % at 0.5 mm/px).
+MASK_SIZE_FEATURES = 1
 
 
 def mask_size_features(mask_logits: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H, W) mask logits -> (B, 2) size features of the soft mask, detached: the grade reads
-    the segmentation, it does not reshape it."""
+    """(B, 1, H, W) mask logits -> (B, 1) log-size of the soft mask, detached: the grade reads the
+    segmentation, it does not reshape it."""
     share = torch.sigmoid(mask_logits.detach().float()).mean(dim=(1, 2, 3))
-    return torch.stack((share * 20.0, share.clamp_min(1e-6).sqrt() * 5.0), dim=1)
+    return ((share.clamp_min(1e-4).log() + 3.5) * 2.0)[:, None]
 
 
 class AttentionPoolingGradeHead(nn.Module):
-    """Fused tokens (B, N, d) and the prompt's mask logits -> grade logits (B, G).
+    """Fused tokens (B, N, d), the image's patch tokens (B, N, d) and the prompt's mask logits ->
+    grade logits (B, G).
 
-    Pooling weights a_n = softmax_n(w^T tanh(V x_n)) (attention-based pooling, Ilse et al. 2018);
-    the pooled vector is joined by the size of the predicted mask (Schizas grades go with the dural
-    sac's cross-sectional area, and a field of view of fixed mm per pixel makes its share an area).
+    Attention pooling (Ilse et al. 2018): weights a_n = softmax_n(w^T tanh(V f_n)) come from the
+    fused tokens (they know where the prompted structure is), the pooled values are the image's own
+    patch tokens x_n, so the prompt's words (e.g. the level) cannot stand in for what the image
+    shows. The size of the predicted mask joins the pooled vector and also has a direct linear path
+    to the logits: Schizas grades go with the dural sac's area, and a field of view of fixed mm per
+    pixel makes the mask's share of it an area.
     """
 
     def __init__(self, width: int, config: GradeHeadConfig) -> None:
@@ -36,9 +40,12 @@ class AttentionPoolingGradeHead(nn.Module):
             nn.GELU(),
             nn.Linear(config.hidden, len(config.grades)),
         )
+        self.size_logits = nn.Linear(MASK_SIZE_FEATURES, len(config.grades))
 
-    def forward(self, tokens: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
-        weights = self.score(tokens).softmax(dim=1)
-        pooled = self.norm((weights * tokens).sum(dim=1))
-        features = mask_size_features(mask_logits).to(pooled.dtype)
-        return self.classifier(torch.cat((pooled, features), dim=1))
+    def forward(
+        self, fused_tokens: torch.Tensor, patch_tokens: torch.Tensor, mask_logits: torch.Tensor
+    ) -> torch.Tensor:
+        weights = self.score(fused_tokens).softmax(dim=1)
+        pooled = self.norm((weights * patch_tokens).sum(dim=1))
+        size = mask_size_features(mask_logits).to(pooled.dtype)
+        return self.classifier(torch.cat((pooled, size), dim=1)) + self.size_logits(size)

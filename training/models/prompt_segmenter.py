@@ -65,7 +65,7 @@ class PromptSegmentationModel(nn.Module):
         mask_logits = self.decoder(grid_tokens, skips)
         return SegmentationOutput(
             mask_logits=mask_logits,
-            grade_logits=self.grade_head(fused, mask_logits),
+            grade_logits=self.grade_head(fused, patch_tokens, mask_logits),
             explanation=explanation.reshape(batch, self.grid[0], self.grid[1]),
         )
 
