@@ -226,3 +226,20 @@ def test_ddp_on_two_cpu_processes_with_gloo(fake_synthetic_root, tmp_path):
     finished = [e for e in events if e["event"] == "finished"]
     assert len(finished) == 1 and finished[0]["epochs_completed"] == 2  # only rank 0 reports
     assert (tmp_path / "out" / "best" / "model.safetensors").is_file()
+
+
+def test_the_grade_head_learns_at_its_own_rate(tmp_path):
+    from training.models import create_model, load_model_config
+    from training.trainer.loop import _optimizer
+
+    model, _ = create_model(load_model_config("lss-vit-tiny"))
+    config = TrainConfig.from_dict(
+        {"output_dir": str(tmp_path), "data": {"synthetic_roots": ["x"]}, "grade_head_lr_scale": 10.0}
+    )
+    optimizer = _optimizer(model, config)
+    head = {id(p) for p in model.grade_head.parameters()}
+    for group in optimizer.param_groups:
+        in_head = {id(p) in head for p in group["params"]}
+        assert len(in_head) == 1  # a group is all grade head or none of it
+        assert group["lr_scale"] == (10.0 if in_head == {True} else 1.0)
+    assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))

@@ -10,6 +10,7 @@ from training.models.config import GradeHeadConfig
 # The predicted mask's size enters the grade head as log(share of the field of view it covers),
 # shifted and scaled to about unit range for a dural sac (share 0.5 % .. 6 % at 0.5 mm/px).
 MASK_SIZE_FEATURES = 1
+SIZE_PATH_SCALE = 10.0
 
 
 def mask_size_features(mask_logits: torch.Tensor) -> torch.Tensor:
@@ -40,7 +41,10 @@ class AttentionPoolingGradeHead(nn.Module):
             nn.GELU(),
             nn.Linear(config.hidden, len(config.grades)),
         )
+        # Starts neutral (zero), and reads the size scaled up so that modest weights separate grades.
         self.size_logits = nn.Linear(MASK_SIZE_FEATURES, len(config.grades))
+        nn.init.zeros_(self.size_logits.weight)
+        nn.init.zeros_(self.size_logits.bias)
 
     def forward(
         self, fused_tokens: torch.Tensor, patch_tokens: torch.Tensor, mask_logits: torch.Tensor
@@ -48,4 +52,4 @@ class AttentionPoolingGradeHead(nn.Module):
         weights = self.score(fused_tokens).softmax(dim=1)
         pooled = self.norm((weights * patch_tokens).sum(dim=1))
         size = mask_size_features(mask_logits).to(pooled.dtype)
-        return self.classifier(torch.cat((pooled, size), dim=1)) + self.size_logits(size)
+        return self.classifier(torch.cat((pooled, size), dim=1)) + self.size_logits(size * SIZE_PATH_SCALE)

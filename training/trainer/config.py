@@ -102,6 +102,8 @@ class TrainConfig:
     plus notes_csv; ignored for open_clip text towers, which bring theirs).
     loss: one of training.losses.LOSS_NAMES; loss_options: its constructor options.
     grade_loss_weight: weight of the grade cross-entropy against the segmentation loss.
+    grade_head_lr_scale: the grade head's learning rate as a multiple of learning_rate (its
+        mapping from mask size to grade needs large weights, learned from a few samples per batch).
     explanation_loss_weight: weight of the attention grounding term, a binary cross-entropy between
     the explanation map (each patch's cross-attention share on the prompt's words) and the share of
     the patch covered by the target mask; without it one prompt's few tokens get uniform attention
@@ -126,6 +128,7 @@ class TrainConfig:
     loss: str = "pid_tversky"
     loss_options: dict[str, Any] = field(default_factory=dict)
     grade_loss_weight: float = 0.5
+    grade_head_lr_scale: float = 1.0
     explanation_loss_weight: float = 0.1
     epochs: int = 30
     batch_size: int = 8

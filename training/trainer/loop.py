@@ -182,17 +182,26 @@ def _learning_rate(config: TrainConfig, step: int, total_steps: int) -> float:
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    decay: list[nn.Parameter] = []
-    no_decay: list[nn.Parameter] = []
+    """AdamW; no weight decay on biases, norms and position embeddings; the grade head's groups carry
+    lr_scale = grade_head_lr_scale (it learns from the few graded samples of each batch)."""
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
-        (no_decay if parameter.ndim < 2 or "pos_embed" in name else decay).append(parameter)
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=config.learning_rate)
+        decays = not (parameter.ndim < 2 or "pos_embed" in name)
+        in_grade_head = name.startswith(("grade_head.", "module.grade_head."))
+        groups.setdefault((decays, in_grade_head), []).append(parameter)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": params,
+                "weight_decay": config.weight_decay if decays else 0.0,
+                "lr_scale": config.grade_head_lr_scale if in_grade_head else 1.0,
+            }
+            for (decays, in_grade_head), params in sorted(groups.items())
+        ],
+        lr=config.learning_rate,
+    )
 
 
 def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
@@ -597,7 +606,7 @@ class _Run:
         config = self.config
         lr = _learning_rate(config, self.global_step, self.total_steps)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         autocast = torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
         with autocast:
             out = self.module(
