@@ -3,21 +3,27 @@ has reports but no masks.
 
 On the axial slice the level's geometry chose (engine.site_data.level_geometry):
 1. non-local-means denoising and robust normalisation (engine.preprocessing, the model's own
-   preprocessing);
-2. a search window around the canal point; a three-class Otsu threshold (maximal between-class
-   variance) splits it into dark, intermediate and bright tissue;
-3. the report chooses the expected structure: a CSF-bright sac for "none"/"mild", bright or
-   intermediate (grainy CSF) for "moderate" and for compression of unstated degree, an
-   intermediate, CSF-free grey sac for "severe" (Schizas C/D);
-4. morphology: opening, closing, hole filling (dark rootlets inside the sac); the connected
-   component containing (or nearest) the canal point is the candidate sac;
-5. Canny edges (thresholds from Otsu's two-class threshold) must support the candidate's outline:
-   a sac is bounded by an intensity edge almost all round;
-6. the report conditions the area: the severity's range (engine.site_data.severity), narrowed to
-   a stated area when the report gives one.
-A candidate that contradicts the text (area outside the range), lies away from the canal, leaks to
-the window's edge, is not compact or has too little edge support is rejected with that reason,
-never returned as a mask.
+   preprocessing), then a search window around the canal point, rescaled to its own 1st-99th
+   percentiles (the receive-coil bias and bright subcutaneous fat make slice-wide levels
+   meaningless there) and lightly smoothed;
+2. candidates: for every intensity band [lo, hi] that contains the canal point's median value (lo
+   and hi drawn from the window's quantiles), the band is opened (cutting thin bridges to touching
+   tissue of similar brightness), closed and hole-filled (dark rootlets inside a CSF-bright sac),
+   and the connected component covering the canal point is a candidate. No single threshold
+   fits every grade: a CSF-bright sac (A) is bounded by slightly darker epidural fat, a grainy
+   sac (B) by fat and ligament on both sides, a CSF-free grey sac (C/D) by brighter fat;
+3. the report chooses the expected appearance on T2: brighter than the tissue just around it for
+   "none"/"mild", darker (a grey sac inside the epidural fat) for "severe", either for "moderate"
+   and for compression of unstated degree;
+4. among the compact candidates (solidity) that stay inside the window, the one whose outline lies
+   on the strongest intensity edge (largest mean gradient along it) is the sac: a sac is bounded by
+   an edge almost all round, a band that is too wide or too narrow cuts through flat tissue;
+5. the report conditions the area: the severity's range (engine.site_data.severity), narrowed to
+   a stated area when the report gives one. The area never selects the candidate, so a text that
+   contradicts a clear image is rejected rather than obeyed.
+A candidate that contradicts the text (appearance or area), leaks to the window's edge, is not
+compact or has too weak an edge is rejected with that reason, never returned as a mask.
+Constants were tuned on training seeds only (training/site_data/pseudo_mask_validation.md).
 """
 
 from __future__ import annotations
@@ -31,15 +37,6 @@ import numpy as np
 from engine.preprocessing import PreprocessingConfig, prepare_intensities
 from engine.site_data.severity import AreaRange, Severity, expected_dural_sac_area
 
-# Tissue classes (0 dark, 1 intermediate, 2 bright on T2) a dural sac of each stated severity shows.
-EXPECTED_TISSUE: dict[Severity, tuple[int, ...]] = {
-    Severity.NONE: (2,),
-    Severity.MILD: (2,),
-    Severity.MODERATE: (1, 2),
-    Severity.UNQUALIFIED: (1, 2),
-    Severity.SEVERE: (1,),
-}
-
 
 class RejectionReason(StrEnum):
     NO_COMPONENT = "no component near the canal"
@@ -50,27 +47,48 @@ class RejectionReason(StrEnum):
     NO_SEVERITY = "the report states no severity for the level"
 
 
+# Sign of the contrast between the sac and the tissue just around it that each stated severity
+# expects on T2: a CSF-bright sac (+1), a CSF-free grey sac darker than the epidural fat (-1), or
+# either (0).
+EXPECTED_CONTRAST: dict[Severity, int] = {
+    Severity.NONE: 1,
+    Severity.MILD: 1,
+    Severity.MODERATE: 0,
+    Severity.UNQUALIFIED: 0,
+    Severity.SEVERE: -1,
+}
+
+
 @dataclass(frozen=True)
 class PseudoMaskConfig:
     """Parameters of the pseudo-mask search (millimetres are converted with the slice's spacing).
 
     window_half_size_mm: half side of the square search window around the canal point.
-    max_distance_mm: largest distance from the canal point to the chosen component.
-    edge_tolerance_px: an outline pixel counts as supported when a Canny edge lies within this
-        many pixels.
-    min_edge_support: smallest share of the outline supported by edges.
-    open_radius_mm / close_radius_mm: radii of the elliptic opening and closing elements.
+    open_radius_mm / close_radius_mm: radii of the elliptic opening and closing elements applied to
+        every intensity band (opening cuts thin bridges to touching tissue, closing bridges rootlets
+        at the sac's rim).
     min_solidity: smallest area / convex hull area of an accepted component.
+    seed_radius_mm: the canal point's neighbourhood: its median intensity is the value every band
+        contains, and a candidate is the band component covering most of it.
+    band_levels: number of window intensity quantiles the band limits are drawn from.
+    ring_mm: width of the ring outside a candidate that its contrast is measured against.
+    smooth_mm: Gaussian sigma applied before banding (grainy sacs of moderate stenosis).
+    min_area_mm2: smallest candidate considered (below it nothing that could be a sac is left).
+    min_edge_gradient: smallest mean intensity gradient on the chosen outline (window-normalised
+        intensity per mm); below it the outline is not an image edge.
     preprocessing: normalisation and non-local-means denoising (engine.preprocessing).
     """
 
     window_half_size_mm: float = 14.0
-    max_distance_mm: float = 8.0
-    edge_tolerance_px: int = 1
-    min_edge_support: float = 0.5
     open_radius_mm: float = 0.8
     close_radius_mm: float = 1.2
     min_solidity: float = 0.7
+    seed_radius_mm: float = 1.5
+    band_levels: int = 24
+    ring_mm: float = 1.5
+    smooth_mm: float = 0.5
+    min_area_mm2: float = 8.0
+    min_edge_gradient: float = 0.05
     preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
 
 
@@ -105,7 +123,8 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
 
 def three_class_otsu(grey: np.ndarray) -> tuple[int, int]:
     """Two thresholds (t1 < t2) of an 8-bit image maximising the between-class variance of the three
-    classes [0, t1), [t1, t2), [t2, 255] (multi-level Otsu)."""
+    classes [0, t1), [t1, t2), [t2, 255] (multi-level Otsu). Not used by the band search any more
+    (one pair of thresholds per window did not fit all grades); kept for inspecting windows."""
     histogram = np.bincount(np.asarray(grey, dtype=np.uint8).ravel(), minlength=256).astype(np.float64)
     p = histogram / histogram.sum()
     levels = np.arange(256, dtype=np.float64)
@@ -124,41 +143,8 @@ def three_class_otsu(grey: np.ndarray) -> tuple[int, int]:
     return int(t1[i, j]), int(t2[i, j])
 
 
-def _canny_edges(grey: np.ndarray) -> np.ndarray:
-    """Canny edges (uint8 0/255) with hysteresis thresholds (t/2, t) from Otsu's threshold t."""
-    threshold, _ = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return cv2.Canny(grey, 0.5 * threshold, threshold)
-
-
-def _edge_support(edges: np.ndarray, component: np.ndarray, tolerance_px: int) -> float:
-    """Share of the component's outline pixels within tolerance_px of an edge."""
-    near = cv2.dilate(edges, _disc(tolerance_px)) if tolerance_px > 0 else edges
-    mask = component.astype(np.uint8)
-    outline = (mask - cv2.erode(mask, np.ones((3, 3), np.uint8))) > 0
-    return float((outline & (near > 0)).sum()) / max(int(outline.sum()), 1)
-
-
 def _touches_border(component: np.ndarray) -> bool:
     return bool(component[0].any() or component[-1].any() or component[:, 0].any() or component[:, -1].any())
-
-
-def _component_near(
-    candidate: np.ndarray,
-    point_rc: tuple[float, float],
-    spacing_mm: tuple[float, float],
-    config: PseudoMaskConfig,
-) -> np.ndarray | None:
-    """The connected component (holes filled) nearest the point, if within max_distance_mm."""
-    count, components = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=4)
-    if count < 2:
-        return None
-    rr, cc = np.mgrid[: candidate.shape[0], : candidate.shape[1]]
-    distance = np.hypot((rr - point_rc[0]) * spacing_mm[0], (cc - point_rc[1]) * spacing_mm[1])
-    nearest = {label: float(distance[components == label].min()) for label in range(1, count)}
-    label = min(nearest, key=lambda k: nearest[k])
-    if nearest[label] > config.max_distance_mm:
-        return None
-    return _fill_holes(components == label)
 
 
 def _window(
@@ -170,6 +156,83 @@ def _window(
         slice(max(r - half_px[0], 0), min(r + half_px[0] + 1, rows)),
         slice(max(c - half_px[1], 0), min(c + half_px[1] + 1, cols)),
     )
+
+
+def _outline(component: np.ndarray) -> np.ndarray:
+    mask = component.astype(np.uint8)
+    return (mask - cv2.erode(mask, np.ones((3, 3), np.uint8))) > 0
+
+
+def _solidity(component: np.ndarray) -> float:
+    contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.convexHull(np.vstack(contours))
+    # contourArea measures the polygon through the outline pixel centres: add half a pixel all round.
+    hull_area = float(cv2.contourArea(hull)) + 0.5 * float(cv2.arcLength(hull, True)) + 1.0
+    return float(component.sum()) / hull_area
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    component: np.ndarray
+    score: float  # mean gradient magnitude on the outline
+    contrast: float  # mean inside minus mean of the ring just outside
+    leaks: bool
+    solidity: float
+
+
+def _band_candidates(
+    smooth: np.ndarray,
+    gradient: np.ndarray,
+    seed_rc: tuple[float, float],
+    spacing_mm: tuple[float, float],
+    config: PseudoMaskConfig,
+) -> list[_Candidate]:
+    """Components containing the canal point of every intensity band [lo, hi] around its value."""
+    per_mm = 1.0 / min(spacing_mm)
+    rr, cc = np.mgrid[: smooth.shape[0], : smooth.shape[1]]
+    distance = np.hypot((rr - seed_rc[0]) * spacing_mm[0], (cc - seed_rc[1]) * spacing_mm[1])
+    seed_zone = distance <= config.seed_radius_mm
+    seed_value = float(np.median(smooth[seed_zone])) if seed_zone.any() else float(smooth.mean())
+    levels = np.unique(np.quantile(smooth, np.linspace(0.0, 1.0, config.band_levels)))
+    lows = [v for v in levels if v <= seed_value] or [float(levels[0])]
+    highs = [v for v in levels if v >= seed_value] or [float(levels[-1])]
+    highs[-1] = np.inf
+    lows[0] = -np.inf
+    opening = _disc(config.open_radius_mm * per_mm)
+    closing = _disc(config.close_radius_mm * per_mm)
+    ring_element = _disc(config.ring_mm * per_mm)
+    seen: set[bytes] = set()
+    found = []
+    for low in lows:
+        for high in highs:
+            band = ((smooth >= low) & (smooth <= high)).astype(np.uint8)
+            band = cv2.morphologyEx(band, cv2.MORPH_OPEN, opening)
+            if config.close_radius_mm > 0:
+                band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, closing)
+            _, labels = cv2.connectedComponents(band, connectivity=4)
+            hit = np.unique(labels[seed_zone & (labels > 0)])
+            if hit.size == 0:
+                continue
+            # the component covering most of the seed zone
+            label = int(max(hit, key=lambda k: int((labels[seed_zone] == k).sum())))
+            component = _fill_holes(labels == label)
+            key = np.packbits(component).tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            outline = _outline(component)
+            ring = (cv2.dilate(component.astype(np.uint8), ring_element) > 0) & ~component
+            contrast = float(smooth[component].mean() - smooth[ring].mean()) if ring.any() else 0.0
+            found.append(
+                _Candidate(
+                    component,
+                    float(gradient[outline].mean()) if outline.any() else 0.0,
+                    contrast,
+                    _touches_border(component),
+                    _solidity(component),
+                )
+            )
+    return found
 
 
 def dural_sac_pseudo_mask(
@@ -201,25 +264,37 @@ def dural_sac_pseudo_mask(
         canal_rc,
         (int(config.window_half_size_mm / row_mm), int(config.window_half_size_mm / col_mm)),
     )
-    grey = np.rint(intensities[rows_slice, cols_slice] * 255.0).astype(np.uint8)
-    edges = _canny_edges(grey)
-    low, high = three_class_otsu(grey)
-    tissue = np.digitize(grey, [low, high])  # 0 dark, 1 intermediate, 2 bright
+    window = intensities[rows_slice, cols_slice].astype(np.float32)
+    low_p, high_p = np.percentile(window, (1.0, 99.0))
+    window = np.clip((window - low_p) / max(float(high_p - low_p), 1e-6), 0.0, 1.0).astype(np.float32)
     per_mm = 1.0 / min(row_mm, col_mm)
-    expected_tissue = np.isin(tissue, EXPECTED_TISSUE[severity]).astype(np.uint8)
-    opened = cv2.morphologyEx(expected_tissue, cv2.MORPH_OPEN, _disc(config.open_radius_mm * per_mm))
-    candidate = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, _disc(config.close_radius_mm * per_mm)) > 0
+    smooth = cv2.GaussianBlur(window, (0, 0), config.smooth_mm * per_mm)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    gradient = np.hypot(gx, gy) * per_mm  # intensity change per mm
     local = (canal_rc[0] - rows_slice.start, canal_rc[1] - cols_slice.start)
-    component = _component_near(_fill_holes(candidate), local, (row_mm, col_mm), config)
-    if component is not None and _touches_border(component):
-        # Canny edges split the sac from touching tissue of the same brightness.
-        cut = (candidate & ~(cv2.dilate(edges, _disc(1)) > 0)).astype(np.uint8)
-        separated = cv2.morphologyEx(cut, cv2.MORPH_OPEN, _disc(config.open_radius_mm * per_mm)) > 0
-        split = _component_near(_fill_holes(separated), local, (row_mm, col_mm), config)
-        if split is not None and not _touches_border(split):
-            component = split
-    if component is None:
-        return PseudoMaskResult(False, None, None, None, expected, RejectionReason.NO_COMPONENT)
+    candidates = _band_candidates(smooth, gradient, local, (row_mm, col_mm), config)
+    expected_sign = EXPECTED_CONTRAST[severity]
+    fitting = [
+        c
+        for c in candidates
+        if (expected_sign == 0 or expected_sign * c.contrast > 0)
+        and float(c.component.sum()) * pixel_area >= config.min_area_mm2
+    ]
+    if not fitting:
+        look = {1: "brighter than", -1: "darker than", 0: "distinct from"}[expected_sign]
+        return PseudoMaskResult(
+            False,
+            None,
+            None,
+            None,
+            expected,
+            RejectionReason.NO_COMPONENT,
+            f"no component at the canal point {look} the tissue around it ({severity.value})",
+        )
+    good = [c for c in fitting if not c.leaks and c.solidity >= config.min_solidity]
+    best = max(good or fitting, key=lambda c: c.score)
+    component = best.component
     full = np.zeros(image.shape, dtype=bool)
     full[rows_slice, cols_slice] = component
     area = float(component.sum()) * pixel_area
@@ -227,16 +302,15 @@ def dural_sac_pseudo_mask(
     def rejected(reason: RejectionReason, detail: str) -> PseudoMaskResult:
         return PseudoMaskResult(False, None, full, area, expected, reason, detail)
 
-    if _touches_border(component):
+    if best.leaks:
         return rejected(RejectionReason.LEAK, f"{area:.0f} mm2 touching the window edge")
-    support = _edge_support(edges, component, config.edge_tolerance_px)
-    if support < config.min_edge_support:
-        return rejected(RejectionReason.WEAK_EDGES, f"{support:.0%} of the outline on an edge")
-    contours, _ = cv2.findContours(component.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    hull_area = float(cv2.contourArea(cv2.convexHull(np.vstack(contours)))) * pixel_area
-    solidity = area / hull_area if hull_area > 0 else 0.0
-    if solidity < config.min_solidity:
-        return rejected(RejectionReason.NOT_COMPACT, f"solidity {solidity:.2f} < {config.min_solidity}")
+    if best.solidity < config.min_solidity:
+        return rejected(RejectionReason.NOT_COMPACT, f"solidity {best.solidity:.2f} < {config.min_solidity}")
+    if best.score < config.min_edge_gradient:
+        return rejected(
+            RejectionReason.WEAK_EDGES,
+            f"outline gradient {best.score:.3f}/mm < {config.min_edge_gradient}/mm",
+        )
     if not expected.contains(area):
         return rejected(
             RejectionReason.AREA_OUT_OF_RANGE,
