@@ -6,23 +6,28 @@ On the axial slice the level's geometry chose (engine.site_data.level_geometry):
    preprocessing), then a search window around the canal point, rescaled to its own 1st-99th
    percentiles (the receive-coil bias and bright subcutaneous fat make slice-wide levels
    meaningless there) and lightly smoothed;
-2. candidates: for every intensity band [lo, hi] that contains the canal point's median value (lo
-   and hi drawn from the window's quantiles), the band is opened (cutting thin bridges to touching
-   tissue of similar brightness), closed and hole-filled (dark rootlets inside a CSF-bright sac),
-   and the connected component covering the canal point is a candidate. No single threshold
-   fits every grade: a CSF-bright sac (A) is bounded by slightly darker epidural fat, a grainy
-   sac (B) by fat and ligament on both sides, a CSF-free grey sac (C/D) by brighter fat;
-3. the report chooses the expected appearance on T2: brighter than the tissue just around it for
+2. Otsu thresholds: multi-level Otsu (multi_otsu) splits the smoothed window into 3, 4, ... 8
+   classes; every union of adjacent classes that holds the canal point's median value is a
+   candidate band. No single threshold fits every grade: a CSF-bright sac (A) is bounded by
+   slightly darker epidural fat, a grainy sac (B) by fat and ligament on both sides, a CSF-free
+   grey sac (C/D) by brighter fat, so the finer splits give the bands the coarse ones merge;
+3. morphology: each band is opened (cutting thin bridges to touching tissue of similar
+   brightness), closed and hole-filled (dark rootlets inside a CSF-bright sac), and its connected
+   component covering the canal point is a candidate;
+4. Canny edges of the smoothed window (hysteresis thresholds from the window's own gradient
+   quantile) support a candidate by the share of its outline within one pixel of an edge: a sac
+   is bounded by an edge almost all round, a band that is too wide or too narrow cuts through
+   flat tissue;
+5. the report chooses the expected appearance on T2: brighter than the tissue just around it for
    "none"/"mild", darker (a grey sac inside the epidural fat) for "severe", either for "moderate"
    and for compression of unstated degree;
-4. among the compact candidates (solidity) that stay inside the window, the one whose outline lies
-   on the strongest intensity edge (largest mean gradient along it) is the sac: a sac is bounded by
-   an edge almost all round, a band that is too wide or too narrow cuts through flat tissue;
-5. the report conditions the area: the severity's range (engine.site_data.severity), narrowed to
+6. among the compact candidates (solidity) that stay inside the window and fit the appearance, the
+   one best supported by Canny edges is the sac (equal support to 5 %: the larger one);
+7. the report conditions the area: the severity's range (engine.site_data.severity), narrowed to
    a stated area when the report gives one. The area never selects the candidate, so a text that
    contradicts a clear image is rejected rather than obeyed.
 A candidate that contradicts the text (appearance or area), leaks to the window's edge, is not
-compact or has too weak an edge is rejected with that reason, never returned as a mask.
+compact or whose outline Canny edges do not support is rejected with that reason, never returned as a mask.
 Constants were tuned on training seeds only (training/site_data/pseudo_mask_validation.md).
 """
 
@@ -65,17 +70,23 @@ class PseudoMaskConfig:
 
     window_half_size_mm: half side of the square search window around the canal point.
     open_radius_mm / close_radius_mm: radii of the elliptic opening and closing elements applied to
-        every intensity band (opening cuts thin bridges to touching tissue, closing bridges rootlets
+        every Otsu band (opening cuts thin bridges to touching tissue, closing bridges rootlets
         at the sac's rim).
     min_solidity: smallest area / convex hull area of an accepted component.
     seed_radius_mm: the canal point's neighbourhood: its median intensity is the value every band
         contains, and a candidate is the band component covering most of it.
-    band_levels: number of window intensity quantiles the band limits are drawn from.
+    otsu_classes: the numbers of multi-level Otsu classes the window is split into; the bands are
+        the unions of adjacent classes of each split.
     ring_mm: width of the ring outside a candidate that its contrast is measured against.
-    smooth_mm: Gaussian sigma applied before banding (grainy sacs of moderate stenosis).
+    smooth_mm: Gaussian sigma applied before Otsu and Canny (grainy sacs of moderate stenosis).
     min_area_mm2: smallest candidate considered (below it nothing that could be a sac is left).
-    min_edge_gradient: smallest mean intensity gradient on the chosen outline (window-normalised
-        intensity per mm); below it the outline is not an image edge.
+    canny_high_quantile / canny_low_ratio: Canny's high hysteresis threshold is this quantile of
+        the window's Sobel gradient magnitude, the low one this fraction of it.
+    edge_tolerance_px: an outline pixel is supported when a Canny edge lies within this many pixels
+        (chessboard distance).
+    min_edge_support: smallest share of the chosen outline supported by Canny edges.
+    support_step: candidates whose support differs by less than this are equally supported (the
+        larger one is chosen).
     preprocessing: normalisation and non-local-means denoising (engine.preprocessing).
     """
 
@@ -84,11 +95,15 @@ class PseudoMaskConfig:
     close_radius_mm: float = 1.2
     min_solidity: float = 0.7
     seed_radius_mm: float = 1.5
-    band_levels: int = 24
+    otsu_classes: tuple[int, ...] = (3, 4, 5, 6, 7, 8)
     ring_mm: float = 1.5
     smooth_mm: float = 0.5
     min_area_mm2: float = 8.0
-    min_edge_gradient: float = 0.05
+    canny_high_quantile: float = 0.6
+    canny_low_ratio: float = 0.5
+    edge_tolerance_px: int = 1
+    min_edge_support: float = 0.5
+    support_step: float = 0.05
     preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
 
 
@@ -121,26 +136,46 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     return (padded | (1 - flood)).astype(bool)[1:-1, 1:-1]
 
 
+def multi_otsu(grey: np.ndarray, classes: int) -> list[int]:
+    """Thresholds t_1 < ... < t_{classes-1} of an 8-bit image that maximise the between-class
+    variance of the classes [0, t_1), [t_1, t_2), ..., [t_{classes-1}, 255] (multi-level Otsu, exact
+    by dynamic programming over the histogram). Every class holds at least one pixel; an image with
+    fewer grey levels than classes gets fewer thresholds."""
+    if classes < 2:
+        raise ValueError(f"Otsu needs at least 2 classes, got {classes}")
+    histogram = np.bincount(np.asarray(grey, dtype=np.uint8).ravel(), minlength=256).astype(np.float64)
+    occupied = int(np.count_nonzero(histogram))
+    classes = max(min(classes, occupied), 1)
+    if classes < 2:
+        return []
+    p = histogram / histogram.sum()
+    weight = np.concatenate(([0.0], np.cumsum(p)))
+    moment = np.concatenate(([0.0], np.cumsum(p * np.arange(256, dtype=np.float64))))
+    # cost[a, b]: the class of bins [a, b) contributes mean^2 * weight = moment^2 / weight
+    w = weight[None, :] - weight[:, None]
+    m = moment[None, :] - moment[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost = np.where(w > 1e-12, m**2 / w, -np.inf)
+    cost[np.tril_indices(257)] = -np.inf
+    best = cost[0].copy()  # best[b]: one class over bins [0, b)
+    choices = []
+    for _ in range(classes - 1):
+        total = best[:, None] + cost  # previous classes end at a, the new one covers [a, b)
+        choices.append(np.argmax(total, axis=0))
+        best = total[choices[-1], np.arange(257)]
+    thresholds = []
+    end = 256
+    for choice in reversed(choices):
+        end = int(choice[end])
+        thresholds.append(end)
+    return sorted(thresholds)
+
+
 def three_class_otsu(grey: np.ndarray) -> tuple[int, int]:
     """Two thresholds (t1 < t2) of an 8-bit image maximising the between-class variance of the three
-    classes [0, t1), [t1, t2), [t2, 255] (multi-level Otsu). Not used by the band search any more
-    (one pair of thresholds per window did not fit all grades); kept for inspecting windows."""
-    histogram = np.bincount(np.asarray(grey, dtype=np.uint8).ravel(), minlength=256).astype(np.float64)
-    p = histogram / histogram.sum()
-    levels = np.arange(256, dtype=np.float64)
-    weight, moment = np.cumsum(p), np.cumsum(p * levels)
-    total = moment[-1]
-    t1, t2 = np.meshgrid(np.arange(1, 256), np.arange(1, 256), indexing="ij")
-    valid = t2 > t1
-    w0, w1 = weight[t1 - 1], weight[t2 - 1] - weight[t1 - 1]
-    w2 = 1.0 - weight[t2 - 1]
-    m0, m1 = moment[t1 - 1], moment[t2 - 1] - moment[t1 - 1]
-    m2 = total - moment[t2 - 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        variance = m0**2 / w0 + m1**2 / w1 + m2**2 / w2
-    variance = np.where(valid & (w0 > 0) & (w1 > 0) & (w2 > 0), variance, -np.inf)
-    i, j = np.unravel_index(int(np.argmax(variance)), variance.shape)
-    return int(t1[i, j]), int(t2[i, j])
+    classes [0, t1), [t1, t2), [t2, 255] (multi_otsu with three classes)."""
+    low, high = multi_otsu(grey, 3)
+    return low, high
 
 
 def _touches_border(component: np.ndarray) -> bool:
@@ -174,64 +209,79 @@ def _solidity(component: np.ndarray) -> float:
 @dataclass(frozen=True)
 class _Candidate:
     component: np.ndarray
-    score: float  # mean gradient magnitude on the outline
+    support: float  # share of the outline within edge_tolerance_px of a Canny edge
     contrast: float  # mean inside minus mean of the ring just outside
     leaks: bool
     solidity: float
 
 
-def _band_candidates(
-    smooth: np.ndarray,
-    gradient: np.ndarray,
+def _canny_edges(grey: np.ndarray, config: PseudoMaskConfig) -> np.ndarray:
+    """Canny edges (bool) of the smoothed 8-bit window. The hysteresis thresholds come from the
+    window's own gradient: the high one is the canny_high_quantile of the Sobel magnitude (an edge
+    must be among the window's strongest intensity changes), the low one canny_low_ratio of it."""
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+    high = max(float(np.quantile(np.hypot(gx, gy), config.canny_high_quantile)), 1.0)
+    return cv2.Canny(grey, config.canny_low_ratio * high, high, L2gradient=True) > 0
+
+
+def _otsu_candidates(
+    grey: np.ndarray,
+    edges: np.ndarray,
     seed_rc: tuple[float, float],
     spacing_mm: tuple[float, float],
     config: PseudoMaskConfig,
 ) -> list[_Candidate]:
-    """Components containing the canal point of every intensity band [lo, hi] around its value."""
+    """Components covering the canal point of every union of adjacent Otsu classes that holds the
+    canal point's median value, for each number of classes in config.otsu_classes."""
     per_mm = 1.0 / min(spacing_mm)
-    rr, cc = np.mgrid[: smooth.shape[0], : smooth.shape[1]]
+    rr, cc = np.mgrid[: grey.shape[0], : grey.shape[1]]
     distance = np.hypot((rr - seed_rc[0]) * spacing_mm[0], (cc - seed_rc[1]) * spacing_mm[1])
     seed_zone = distance <= config.seed_radius_mm
-    seed_value = float(np.median(smooth[seed_zone])) if seed_zone.any() else float(smooth.mean())
-    levels = np.unique(np.quantile(smooth, np.linspace(0.0, 1.0, config.band_levels)))
-    lows = [v for v in levels if v <= seed_value] or [float(levels[0])]
-    highs = [v for v in levels if v >= seed_value] or [float(levels[-1])]
-    highs[-1] = np.inf
-    lows[0] = -np.inf
+    seed_value = float(np.median(grey[seed_zone])) if seed_zone.any() else float(grey.mean())
+    bands: set[tuple[int, int]] = set()
+    for classes in config.otsu_classes:
+        limits = [0, *multi_otsu(grey, classes), 256]  # class k: [limits[k], limits[k + 1])
+        seed_class = max(k for k in range(len(limits) - 1) if limits[k] <= seed_value)
+        for first in range(seed_class + 1):
+            for last in range(seed_class, len(limits) - 1):
+                if (first, last) != (0, len(limits) - 2):  # the whole window is no candidate
+                    bands.add((limits[first], limits[last + 1]))
     opening = _disc(config.open_radius_mm * per_mm)
     closing = _disc(config.close_radius_mm * per_mm)
     ring_element = _disc(config.ring_mm * per_mm)
+    tolerance = np.ones((2 * config.edge_tolerance_px + 1,) * 2, np.uint8)
+    near_edge = cv2.dilate(edges.astype(np.uint8), tolerance) > 0
     seen: set[bytes] = set()
     found = []
-    for low in lows:
-        for high in highs:
-            band = ((smooth >= low) & (smooth <= high)).astype(np.uint8)
-            band = cv2.morphologyEx(band, cv2.MORPH_OPEN, opening)
-            if config.close_radius_mm > 0:
-                band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, closing)
-            _, labels = cv2.connectedComponents(band, connectivity=4)
-            hit = np.unique(labels[seed_zone & (labels > 0)])
-            if hit.size == 0:
-                continue
-            # the component covering most of the seed zone
-            label = int(max(hit, key=lambda k: int((labels[seed_zone] == k).sum())))
-            component = _fill_holes(labels == label)
-            key = np.packbits(component).tobytes()
-            if key in seen:
-                continue
-            seen.add(key)
-            outline = _outline(component)
-            ring = (cv2.dilate(component.astype(np.uint8), ring_element) > 0) & ~component
-            contrast = float(smooth[component].mean() - smooth[ring].mean()) if ring.any() else 0.0
-            found.append(
-                _Candidate(
-                    component,
-                    float(gradient[outline].mean()) if outline.any() else 0.0,
-                    contrast,
-                    _touches_border(component),
-                    _solidity(component),
-                )
+    for low, high in sorted(bands):
+        band: np.ndarray = ((grey >= low) & (grey < high)).astype(np.uint8)
+        band = cv2.morphologyEx(band, cv2.MORPH_OPEN, opening)
+        if config.close_radius_mm > 0:
+            band = cv2.morphologyEx(band, cv2.MORPH_CLOSE, closing)
+        _, labels = cv2.connectedComponents(band, connectivity=4)
+        hit = np.unique(labels[seed_zone & (labels > 0)])
+        if hit.size == 0:
+            continue
+        # the component covering most of the seed zone
+        label = int(max(hit, key=lambda k: int((labels[seed_zone] == k).sum())))
+        component = _fill_holes(labels == label)
+        key = np.packbits(component).tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        outline = _outline(component)
+        ring = (cv2.dilate(component.astype(np.uint8), ring_element) > 0) & ~component
+        contrast = float(grey[component].mean() - grey[ring].mean()) if ring.any() else 0.0
+        found.append(
+            _Candidate(
+                component,
+                float(near_edge[outline].mean()) if outline.any() else 0.0,
+                contrast,
+                _touches_border(component),
+                _solidity(component),
             )
+        )
     return found
 
 
@@ -269,11 +319,10 @@ def dural_sac_pseudo_mask(
     window = np.clip((window - low_p) / max(float(high_p - low_p), 1e-6), 0.0, 1.0).astype(np.float32)
     per_mm = 1.0 / min(row_mm, col_mm)
     smooth = cv2.GaussianBlur(window, (0, 0), config.smooth_mm * per_mm)
-    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    gradient = np.hypot(gx, gy) * per_mm  # intensity change per mm
+    grey = np.round(smooth * 255.0).astype(np.uint8)
+    edges = _canny_edges(grey, config)
     local = (canal_rc[0] - rows_slice.start, canal_rc[1] - cols_slice.start)
-    candidates = _band_candidates(smooth, gradient, local, (row_mm, col_mm), config)
+    candidates = _otsu_candidates(grey, edges, local, (row_mm, col_mm), config)
     expected_sign = EXPECTED_CONTRAST[severity]
     fitting = [
         c
@@ -293,7 +342,12 @@ def dural_sac_pseudo_mask(
             f"no component at the canal point {look} the tissue around it ({severity.value})",
         )
     good = [c for c in fitting if not c.leaks and c.solidity >= config.min_solidity]
-    best = max(good or fitting, key=lambda c: c.score)
+    # the best Canny support; among candidates equally supported (to support_step) the largest, as
+    # a smaller one inside it is bounded by the same edges only where the bands agree
+    best = max(
+        good or fitting,
+        key=lambda c: (round(c.support / config.support_step), int(c.component.sum())),
+    )
     component = best.component
     full = np.zeros(image.shape, dtype=bool)
     full[rows_slice, cols_slice] = component
@@ -306,10 +360,10 @@ def dural_sac_pseudo_mask(
         return rejected(RejectionReason.LEAK, f"{area:.0f} mm2 touching the window edge")
     if best.solidity < config.min_solidity:
         return rejected(RejectionReason.NOT_COMPACT, f"solidity {best.solidity:.2f} < {config.min_solidity}")
-    if best.score < config.min_edge_gradient:
+    if best.support < config.min_edge_support:
         return rejected(
             RejectionReason.WEAK_EDGES,
-            f"outline gradient {best.score:.3f}/mm < {config.min_edge_gradient}/mm",
+            f"{best.support:.0%} of the outline on Canny edges < {config.min_edge_support:.0%}",
         )
     if not expected.contains(area):
         return rejected(
