@@ -243,3 +243,26 @@ def test_the_grade_head_learns_at_its_own_rate(tmp_path):
         assert len(in_head) == 1  # a group is all grade head or none of it
         assert group["lr_scale"] == (10.0 if in_head == {True} else 1.0)
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(model.parameters()))
+
+
+def test_the_grade_head_refit_changes_only_the_grade_head(fake_synthetic_root, tmp_path):
+    from training.trainer.grade_head_fit import GRADE_HEAD_FIT_FILE, fit_grade_head
+    from training.trainer.loop import load_training_samples
+
+    config = TrainConfig.from_dict(_config(fake_synthetic_root, str(tmp_path / "run"), epochs=1))
+    result = train(config)
+    best = result.best_model_dir
+    assert best is not None
+    before = load_file(str(best / "model.safetensors"))
+    train_samples, held_out = load_training_samples(config)
+    summary = fit_grade_head(best, train_samples, held_out, steps=40)
+    after = load_file(str(best / "model.safetensors"))
+    assert before.keys() == after.keys()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert all(k.startswith("grade_head.") for k in changed)
+    assert bool(changed) == (summary["best_step"] > 0)  # the held-out best is kept, the start included
+    assert summary["held_out_grade_accuracy_after"] >= summary["held_out_grade_accuracy_before"]
+    metadata = json.loads((best / "model.json").read_text())
+    assert metadata["grade_head_fit"] == summary
+    assert metadata["validation"]["grade_accuracy"] == pytest.approx(summary["held_out_grade_accuracy_after"])
+    assert (best / GRADE_HEAD_FIT_FILE).is_file()
