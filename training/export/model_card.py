@@ -37,7 +37,7 @@ def _format_metrics(metrics: dict[str, Any], heading: str = "Held-out validation
 def _format_test_results(test_results: dict[str, dict[str, Any]]) -> list[str]:
     lines: list[str] = []
     for name, metrics in test_results.items():
-        lines += ["", f"Test set: {name} (never used for training or model selection)."]
+        lines += ["", f"Test set: {name} (never trained on)."]
         if metrics.get("description"):
             lines.append(str(metrics["description"]))
         lines += ["", *_format_metrics(metrics, "Per-slice results")]
