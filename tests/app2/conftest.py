@@ -424,43 +424,6 @@ def opened(reading_window, qtbot, lumbar):
     return open_with
 
 
-def answer_modal(qtbot, trigger, handle, dialog_type=None):
-    """Call `trigger()` (which opens a modal dialog and blocks in its exec) while `handle(dialog)`
-    fills in and closes the dialog once it is shown. Returns what `trigger` returned."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    seen = []
-    done = []
-
-    def poll():
-        if done:
-            return
-        dialog = QApplication.activeModalWidget()
-        if (
-            dialog is not None
-            and (dialog_type is None or isinstance(dialog, dialog_type))
-            and dialog.isVisible()
-        ):
-            seen.append(dialog)
-            handle(dialog)
-        else:
-            QTimer.singleShot(20, poll)
-
-    QTimer.singleShot(0, poll)
-    try:
-        result = trigger()
-    finally:
-        done.append(True)
-    assert seen, "no modal dialog was shown"
-    return result
-
-
-@pytest.fixture
-def modal(qtbot):
-    return lambda trigger, handle, dialog_type=None: answer_modal(qtbot, trigger, handle, dialog_type)
-
-
 SYNTHETIC_GRADES = "A,A,B,C,A"
 
 

@@ -210,7 +210,11 @@ def test_the_intended_use_and_the_findings_model_are_always_in_sight(opened):
 
 
 def test_settings_dialog_ok_keeps_the_dialog_open_on_a_bad_field(opened, modal, tmp_path, monkeypatch):
+    from engine.runtime import model_pack
+
+    # No pack anywhere: neither the user folder nor the bundled one.
     monkeypatch.setenv("LSS_MODEL_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setattr(model_pack, "bundled_models_dir", lambda: tmp_path / "no-bundled-models")
     from lss_desktop.app_settings import load_app_settings
     from lss_desktop.settings_dialog import SettingsDialog
 

@@ -216,35 +216,3 @@ def helpers():
     return types.SimpleNamespace(
         settle=settle, wait_idle=wait_idle, is_colour=is_colour, send_mouse=send_mouse, drag=drag
     )
-
-
-def answer_modal(qtbot, trigger, handle) -> object:
-    """Call `trigger()` (which opens a modal dialog and blocks in its exec) while `handle(dialog)`
-    fills in and closes the dialog once it shows. Returns what `trigger` returned."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    seen, done = [], []
-
-    def poll() -> None:
-        if done:
-            return
-        dialog = QApplication.activeModalWidget()
-        if dialog is not None and dialog.isVisible():
-            seen.append(dialog)
-            handle(dialog)
-        else:
-            QTimer.singleShot(20, poll)
-
-    QTimer.singleShot(0, poll)
-    try:
-        result = trigger()
-    finally:
-        done.append(True)
-    assert seen, "no modal dialog was shown"
-    return result
-
-
-@pytest.fixture
-def modal(qtbot):
-    return lambda trigger, handle: answer_modal(qtbot, trigger, handle)
