@@ -21,6 +21,14 @@ MIN_DISC_ASPECT = 1.3
 # Thin bridges between neighbouring discs (thinner than twice this, mm) are cut by a morphological
 # opening; discs are at least ~5 mm high, so they survive it.
 BRIDGE_RADIUS_MM = 1.0
+# A disc whose middle the model misses (a dark, degenerate nucleus) comes out as an anterior and a
+# posterior piece side by side. Pieces are one disc when their cranio-caudal extents overlap by at
+# least this share of the thinner piece, the gap between them (antero-posterior) is at most
+# MAX_SPLIT_GAP_MM and together they are no wider than MAX_DISC_WIDTH_MM. Neighbouring discs lie a
+# vertebral body apart (20+ mm) along the spine, so they never overlap that way.
+SPLIT_OVERLAP_SHARE = 0.5
+MAX_SPLIT_GAP_MM = 25.0
+MAX_DISC_WIDTH_MM = 60.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,64 @@ class _Component:
     rows: np.ndarray
     columns: np.ndarray
     weights: np.ndarray
+
+
+def _in_plane_axes(geometry: SliceGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """(superior, posterior-ish) unit vectors in the slice plane: superior is LPS +z projected
+    onto the plane, the other is perpendicular to it in the plane."""
+    normal = np.asarray(geometry.normal, dtype=np.float64)
+    superior = _unit(SUPERIOR_LPS - (SUPERIOR_LPS @ normal) * normal)
+    return superior, _unit(np.cross(normal, superior))
+
+
+def _join_split_pieces(components: list[_Component], geometry: SliceGeometry) -> list[tuple[_Component, int]]:
+    """Components side by side at one height joined into one (see SPLIT_OVERLAP_SHARE), each with
+    the number of pieces it was made of."""
+    superior, across = _in_plane_axes(geometry)
+    extents = []
+    for c in components:
+        points = geometry.pixel_to_lps(c.rows, c.columns)
+        s, a = points @ superior, points @ across
+        extents.append((float(s.min()), float(s.max()), float(a.min()), float(a.max())))
+    group = list(range(len(components)))
+
+    def root(k: int) -> int:
+        while group[k] != k:
+            k = group[k]
+        return k
+
+    def extent(members: list[int]) -> tuple[float, float]:
+        return min(extents[m][2] for m in members), max(extents[m][3] for m in members)
+
+    for i in range(len(components)):
+        for j in range(i + 1, len(components)):
+            si, sj = extents[i], extents[j]
+            overlap = min(si[1], sj[1]) - max(si[0], sj[0])
+            thinner = min(si[1] - si[0], sj[1] - sj[0])
+            gap = max(si[2], sj[2]) - min(si[3], sj[3])
+            if overlap < SPLIT_OVERLAP_SHARE * thinner or gap > MAX_SPLIT_GAP_MM:
+                continue
+            ri, rj = root(i), root(j)
+            if ri == rj:
+                continue
+            members = [m for m in range(len(components)) if root(m) in (ri, rj)]
+            low, high = extent(members)
+            if high - low <= MAX_DISC_WIDTH_MM:
+                group[rj] = ri
+    joined: dict[int, list[int]] = {}
+    for k in range(len(components)):
+        joined.setdefault(root(k), []).append(k)
+    return [
+        (
+            _Component(
+                np.concatenate([components[m].rows for m in members]),
+                np.concatenate([components[m].columns for m in members]),
+                np.concatenate([components[m].weights for m in members]),
+            ),
+            len(members),
+        )
+        for members in joined.values()
+    ]
 
 
 def _components(mask: np.ndarray, probability: np.ndarray, min_pixels: int) -> list[_Component]:
@@ -104,7 +170,10 @@ def find_disc_candidates(
         opened = np.asarray(cv2.morphologyEx(opened, cv2.MORPH_OPEN, kernel), dtype=np.uint8)
     plane_normal = geometry.normal
     candidates = []
-    for component in _components(opened, disc_probability, min_pixels):
+    pieces = _components(opened, disc_probability, min_pixels=3)
+    for component, piece_count in _join_split_pieces(pieces, geometry):
+        if len(component.weights) < min_pixels:
+            continue
         points = geometry.pixel_to_lps(component.rows, component.columns)
         w = component.weights
         centre = (points * w[:, None]).sum(axis=0) / w.sum()
@@ -116,14 +185,22 @@ def find_disc_candidates(
         if float(normal @ SUPERIOR_LPS) < 0:
             normal = -normal
         pixel = float(np.sqrt(pixel_area))
-        width = float(np.ptp(offsets @ major)) + pixel
+        along = offsets @ major
+        width = float(np.ptp(along)) + pixel
         height = float(np.ptp(offsets @ normal)) + pixel
         if width < MIN_DISC_ASPECT * height:
             continue
-        row, column = (
-            float((component.rows * w).sum() / w.sum()),
-            float((component.columns * w).sum() / w.sum()),
-        )
+        if piece_count > 1:
+            # The middle is missing, so the pieces' centroid leans to the bigger one: the centre
+            # along the disc is the middle of its extent.
+            centre = centre + major * (float(along.min() + along.max()) / 2.0)
+        if piece_count > 1:
+            row, column = (float(v) for v in geometry.lps_to_pixel(centre)[:2])
+        else:
+            row, column = (
+                float((component.rows * w).sum() / w.sum()),
+                float((component.columns * w).sum() / w.sum()),
+            )
         candidates.append(
             DiscCandidate(
                 centre_lps=(float(centre[0]), float(centre[1]), float(centre[2])),

@@ -49,3 +49,30 @@ def test_bench_analyze_reports_quality_speed_and_spider(tiny_pack, tmp_path, cap
     assert numbers["onnxruntime"]["peak_rss_mb"] > 0 and numbers["torch"]["peak_rss_mb"] > 0
     assert len(numbers["spider"]["cases"]) == 1  # 4 fake patients, 20 % held out
     assert (tmp_path / "studies" / "seed-900000" / "ground_truth" / "ground_truth.json").is_file()
+
+
+def test_the_torch_baseline_runs_from_the_pack_itself_as_from_its_training_folder(tiny_pack, tmp_path):
+    """A pack's fine-tuning weights are the state its graphs came from: the torch baseline built
+    from the pack answers like the one built from best/, and like ONNX Runtime on the pack."""
+    import numpy as np
+
+    from engine.segmentation import open_segmenter
+    from engine.segmentation.segmenter import SliceImage
+    from training.benchmarks.torch_segmenter import TorchStructureSegmenter
+    from training.export import export_model_pack
+
+    best = tiny_pack.parent / "best"
+    pack = export_model_pack(best, tmp_path / "with-weights", "lss-tiny", "0.0.1", include_weights=True)
+    image = SliceImage(
+        np.random.default_rng(3).random((90, 110), dtype=np.float32) * 800, (0.7, 0.7), "axial"
+    )
+    prompts = ["dural sac at L4-L5", "posterior epidural fat"]
+    from_pack = TorchStructureSegmenter(pack, threads=1).segment(image, prompts)
+    from_best = TorchStructureSegmenter(best, threads=1).segment(image, prompts)
+    on_onnx = open_segmenter(str(pack), "cpu", 1).segment(image, prompts)
+    for a, b, c in zip(from_pack, from_best, on_onnx, strict=True):
+        assert np.array_equal(a.mask_probability, b.mask_probability)
+        assert np.allclose(a.mask_probability, c.mask_probability, atol=1e-3)
+        assert np.allclose(
+            [p for _, p in a.grade_probabilities], [p for _, p in c.grade_probabilities], atol=1e-3
+        )

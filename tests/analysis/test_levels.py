@@ -54,6 +54,20 @@ def test_discs_joined_by_a_thin_bridge_or_overlapping_bone_are_separated():
     assert len(find_disc_candidates(blurry, geometry, vertebra_probability=vertebra)) == 2
 
 
+def test_a_disc_missing_its_middle_is_one_disc_centred_on_its_extent():
+    geometry = _sagittal_geometry()
+    probability = np.zeros((200, 200), np.float32)
+    # A 40 x 10 mm disc whose dark nucleus the model missed: an anterior piece (12 mm wide) and a
+    # posterior one (6 mm wide, smaller than a disc alone), 22 mm apart; the next disc 35 mm lower.
+    cv2.ellipse(probability, (100, 80), (20, 5), 0.0, 0, 360, 0.9, -1)
+    probability[70:91, 92:114] = 0.0
+    cv2.ellipse(probability, (100, 115), (20, 5), 0.0, 0, 360, 0.9, -1)
+    upper, lower = find_disc_candidates(probability, geometry)
+    assert upper.centre_rc == pytest.approx((80.0, 100.0), abs=1.0)
+    assert upper.width_mm == pytest.approx(41.0, abs=2.0)
+    assert lower.centre_rc == pytest.approx((115.0, 100.0), abs=0.5)
+
+
 def test_a_round_blob_is_not_a_disc():
     probability = np.zeros((200, 200), np.float32)
     cv2.circle(probability, (100, 100), 12, 1.0, -1)

@@ -17,8 +17,8 @@ against the discs in the reference mask, and whether they come out in the right 
 the error of the geometry (level finding, key slice, obliquity, pixel size), not the model's.
 
 Speed: each backend runs in a fresh process (spawn): ONNX Runtime on the model pack and, with
---torch-model (the best/ folder the pack was exported from), the same model in eager torch with the
-same thread count. Per stage: median seconds over the studies after one warm-up analysis (whose
+--torch-model (the pack itself, through its fine-tuning weights, or the best/ folder it was
+exported from), the same model in eager torch with the same thread count. Per stage: median seconds over the studies after one warm-up analysis (whose
 time, with session creation, is reported as "first analysis"); peak memory is that process's
 maximum resident set size.
 """
@@ -420,7 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="score the synthetic studies with ground-truth masks instead of a model",
     )
     parser.add_argument(
-        "--torch-model", type=Path, help="the best/ folder the pack was exported from (torch baseline)"
+        "--torch-model",
+        type=Path,
+        help="torch baseline: the pack (its fine-tuning weights) or the best/ folder it was exported from",
     )
     parser.add_argument("--studies", type=int, default=6, help="synthetic test studies (default 6)")
     parser.add_argument(

@@ -17,22 +17,35 @@ from engine.prompt_tokens import PromptTokenizer
 from engine.runtime.segmenter import PromptResult
 from engine.segmentation.segmenter import SliceImage
 from training.export.pack_writer import load_trained_model
+from training.models import PromptSegmentationModel, create_model
+from training.trainer.initial_model import load_initial_model
+
+
+def _load_model(path: Path) -> tuple[PromptSegmentationModel, Path]:
+    """The model in eval mode and its tokenizer file, from a best/ folder or a model pack (verified
+    by sha256; its training weights are the same state the ONNX graphs were exported from)."""
+    if (path / "model.json").is_file():
+        model, metadata = load_trained_model(path)
+        return model, path / metadata.get("tokenizer_file", "tokenizer.json")
+    initial = load_initial_model(path)
+    model, _ = create_model(initial.config)
+    model.load_state_dict(initial.weights)
+    return model.eval(), initial.tokenizer_file
 
 
 class TorchStructureSegmenter:
-    """A trained model folder (best/: model.safetensors + model.json + tokenizer.json) on torch's
-    CPU (or CUDA) kernels; prompt encodings are cached like the ONNX Runtime segmenter's."""
+    """A trained model folder (best/: model.safetensors + model.json + tokenizer.json), or a model
+    pack with its fine-tuning weights, on torch's CPU (or CUDA) kernels; prompt encodings are cached
+    like the ONNX Runtime segmenter's."""
 
     def __init__(self, model_dir: Path, device: str = "cpu", threads: int | None = None) -> None:
         if threads is not None:
             torch.set_num_threads(threads)
-        self.model, metadata = load_trained_model(model_dir)
+        self.model, tokenizer_file = _load_model(model_dir)
         self.device = torch.device(device)
         self.model.to(self.device)
         text = self.model.config.text
-        self.tokenizer = PromptTokenizer(
-            model_dir / metadata.get("tokenizer_file", "tokenizer.json"), text.max_length, text.pad_token
-        )
+        self.tokenizer = PromptTokenizer(tokenizer_file, text.max_length, text.pad_token)
         self.preprocessing: PlanePreprocessing = self.model.config.preprocessing
         self.grades: tuple[str, ...] = tuple(self.model.config.grade_head.grades)
         self.name = model_dir.name
