@@ -61,7 +61,7 @@ def _observation_context(
         person = hd.sr.ObserverContext(
             observer_type=codes.DCM.Person,
             observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
-                name=signer.name, organization_name=signer.organisation
+                name=signer.dicom_name, organization_name=signer.organisation
             ),
         )
     return hd.sr.ObservationContext(observer_person_context=person, observer_device_context=device)
@@ -256,7 +256,7 @@ def build_measurement_report(
         is_complete=signed,
         is_final=signed,
         is_verified=signed,
-        verifying_observer_name=signer.name if signer else None,
+        verifying_observer_name=signer.dicom_name if signer else None,
         verifying_organization=signer.organisation if signer else None,
     )
     if signer is not None:

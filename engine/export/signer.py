@@ -11,7 +11,7 @@ class ReportSigner:
     """The radiologist who signed the report.
 
     name: as recorded at signing; DICOM PN form "Family^Given" is kept as is, free text is stored
-        as the family name component.
+        as the family name component (see dicom_name).
     organisation: the verifying organisation (DICOM requires one for a verified SR).
     signed_at: when the report was signed (timezone-aware or local time).
     """
@@ -25,3 +25,11 @@ class ReportSigner:
             raise ValueError("ReportSigner.name is empty")
         if not self.organisation.strip():
             raise ValueError("ReportSigner.organisation is empty")
+
+    @property
+    def dicom_name(self) -> str:
+        """The name as a DICOM PN value: "Family^Given" forms as given; free text ("Dr Ada
+        Lovelace") whole as the family name with a trailing "^", which marks it as one component
+        on purpose instead of guessing which word is the family name."""
+        name = self.name.strip()
+        return name if "^" in name else f"{name}^"

@@ -206,3 +206,13 @@ def test_key_slice_on_a_multiframe_image_references_its_frame(synthetic_study, t
     (source,) = [i for i in group.ContentSequence if _concept(i) == "121233"]
     assert source.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == key.sop_instance_uid
     assert int(source.ReferencedSOPSequence[0].ReferencedFrameNumber) == key.frame_index + 1
+
+
+def test_a_free_text_signer_name_is_one_deliberate_pn_component():
+    from datetime import datetime
+
+    from engine.export.signer import ReportSigner
+
+    signed = datetime(2024, 3, 16, 9, 30)
+    assert ReportSigner("Dr Ada Lovelace", "General Hospital", signed).dicom_name == "Dr Ada Lovelace^"
+    assert ReportSigner("Lovelace^Ada", "General Hospital", signed).dicom_name == "Lovelace^Ada"
