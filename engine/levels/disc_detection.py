@@ -25,10 +25,13 @@ BRIDGE_RADIUS_MM = 1.0
 # posterior piece side by side. Pieces are one disc when their cranio-caudal extents overlap by at
 # least this share of the thinner piece, the gap between them (antero-posterior) is at most
 # MAX_SPLIT_GAP_MM and together they are no wider than MAX_DISC_WIDTH_MM. Neighbouring discs lie a
-# vertebral body apart (20+ mm) along the spine, so they never overlap that way.
+# vertebral body apart (20+ mm) along the spine, so they never overlap that way. A piece at least
+# WHOLE_DISC_WIDTH_MM wide is a whole disc already (lumbar discs are ~30-50 mm front to back): specks
+# beside it are left out, not joined.
 SPLIT_OVERLAP_SHARE = 0.5
 MAX_SPLIT_GAP_MM = 25.0
 MAX_DISC_WIDTH_MM = 60.0
+WHOLE_DISC_WIDTH_MM = 25.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ def _join_split_pieces(components: list[_Component], geometry: SliceGeometry) ->
             thinner = min(si[1] - si[0], sj[1] - sj[0])
             gap = max(si[2], sj[2]) - min(si[3], sj[3])
             if overlap < SPLIT_OVERLAP_SHARE * thinner or gap > MAX_SPLIT_GAP_MM:
+                continue
+            if max(si[3] - si[2], sj[3] - sj[2]) >= WHOLE_DISC_WIDTH_MM:
                 continue
             ri, rj = root(i), root(j)
             if ri == rj:
@@ -194,7 +199,6 @@ def find_disc_candidates(
             # The middle is missing, so the pieces' centroid leans to the bigger one: the centre
             # along the disc is the middle of its extent.
             centre = centre + major * (float(along.min() + along.max()) / 2.0)
-        if piece_count > 1:
             row, column = (float(v) for v in geometry.lps_to_pixel(centre)[:2])
         else:
             row, column = (
